@@ -1,0 +1,1 @@
+//! mydocker-runtime
