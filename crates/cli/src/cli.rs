@@ -1,0 +1,169 @@
+//! Every command and flag of `mydocker`, defined once (clap derive). Flag names are
+//! Docker's; the book's single-dash spellings are handled in `book_flags.rs`.
+
+use crate::units;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mydocker",
+    version,
+    about = "A container engine that follows the book 《自己动手写Docker》 and Docker's CLI",
+    disable_help_subcommand = true
+)]
+pub struct Cli {
+    /// Root of persistent state (images, containers)
+    #[arg(long, global = true, env = "MYDOCKER_ROOT", default_value = mydocker_engine::layout::DEFAULT_ROOT)]
+    pub root: PathBuf,
+
+    /// Root of runtime state (default /run/mydocker, or ROOT/run when --root is given)
+    #[arg(long, global = true, env = "MYDOCKER_EXEC_ROOT")]
+    pub exec_root: Option<PathBuf>,
+
+    /// Log level: debug, info, warn, error
+    #[arg(short = 'l', long, global = true, default_value = "warn", env = "MYDOCKER_LOG_LEVEL")]
+    pub log_level: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create and run a new container from an image
+    Run(RunArgs),
+    /// Import the contents from a tarball or directory to create an image
+    Import(ImportArgs),
+    /// List images
+    Images(ImagesArgs),
+    /// List containers
+    Ps(PsArgs),
+    /// Remove one or more containers
+    Rm(RmArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Keep STDIN open
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Run the container in the background (not available yet)
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Remove the container when it exits
+    #[arg(long)]
+    pub rm: bool,
+    /// Assign a name to the container
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Write the container ID to the file
+    #[arg(long)]
+    pub cidfile: Option<PathBuf>,
+    /// Set environment variables (KEY=VALUE, or KEY to take it from here)
+    #[arg(short, long = "env")]
+    pub env: Vec<String>,
+    /// Working directory inside the container
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// Username or UID (format: <name|uid>[:<group|gid>])
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Container host name
+    #[arg(short = 'h', long)]
+    pub hostname: Option<String>,
+    /// Overwrite the default ENTRYPOINT of the image
+    #[arg(long)]
+    pub entrypoint: Option<String>,
+    /// Connect the container to a network: none or host
+    #[arg(long, alias = "net", default_value = "none")]
+    pub network: String,
+    /// Mount the container's root filesystem as read only
+    #[arg(long)]
+    pub read_only: bool,
+    /// Memory limit (e.g. 64m, 1g)
+    #[arg(short, long, value_parser = units::parse_size)]
+    pub memory: Option<i64>,
+    /// Memory plus swap limit; -1 for unlimited swap
+    #[arg(long, value_parser = units::parse_size_or_unlimited, allow_hyphen_values = true)]
+    pub memory_swap: Option<i64>,
+    /// Memory soft limit
+    #[arg(long, value_parser = units::parse_size)]
+    pub memory_reservation: Option<i64>,
+    /// Number of CPUs (e.g. 0.5)
+    #[arg(long, value_parser = units::parse_nano_cpus, allow_hyphen_values = true)]
+    pub cpus: Option<i64>,
+    /// CPU shares (relative weight)
+    #[arg(short = 'c', long)]
+    pub cpu_shares: Option<u64>,
+    /// Limit CPU CFS period
+    #[arg(long)]
+    pub cpu_period: Option<u64>,
+    /// Limit CPU CFS quota
+    #[arg(long, allow_hyphen_values = true)]
+    pub cpu_quota: Option<i64>,
+    /// CPUs in which to allow execution (0-3, 0,1)
+    #[arg(long)]
+    pub cpuset_cpus: Option<String>,
+    /// Memory nodes in which to allow execution (0-3, 0,1)
+    #[arg(long)]
+    pub cpuset_mems: Option<String>,
+    /// Tune container pids limit (-1 for unlimited)
+    #[arg(long, allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    /// Ulimit options (e.g. nofile=1024:2048)
+    #[arg(long)]
+    pub ulimit: Vec<String>,
+    /// The image to run
+    pub image: String,
+    /// The command and its arguments
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Apply Dockerfile instructions to the created image (CMD, ENTRYPOINT, ENV, ...)
+    #[arg(short, long)]
+    pub change: Vec<String>,
+    /// Set commit message for imported image
+    #[arg(short, long)]
+    pub message: Option<String>,
+    /// A tar, tar.gz or directory
+    pub source: PathBuf,
+    /// REPOSITORY[:TAG]
+    pub reference: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImagesArgs {
+    /// Only show image IDs
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Don't truncate output
+    #[arg(long)]
+    pub no_trunc: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PsArgs {
+    /// Show all containers (default shows just running)
+    #[arg(short, long)]
+    pub all: bool,
+    /// Only display container IDs
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Don't truncate output
+    #[arg(long)]
+    pub no_trunc: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// Containers to remove (name, ID or ID prefix)
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}

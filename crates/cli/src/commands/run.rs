@@ -1,0 +1,89 @@
+//! `mydocker run`.
+
+use crate::cli::RunArgs;
+use mydocker_engine::{Engine, EngineError, NetworkMode, Resources, RunOptions, Ulimit};
+
+pub fn run(engine: &Engine, args: RunArgs) -> anyhow::Result<i32> {
+    if args.detach {
+        return Err(EngineError::InvalidArgument(
+            "detached containers (-d) are not supported yet".into(),
+        )
+        .into());
+    }
+    let network: NetworkMode = args
+        .network
+        .parse()
+        .map_err(EngineError::InvalidArgument)?;
+    let ulimits = args
+        .ulimit
+        .iter()
+        .map(|u| parse_ulimit(u))
+        .collect::<Result<Vec<_>, _>>()?;
+    let env = args
+        .env
+        .iter()
+        .filter_map(|e| match e.split_once('=') {
+            Some(_) => Some(e.clone()),
+            // `-e NAME` takes NAME from our own environment, and is dropped if unset.
+            None => std::env::var(e).ok().map(|v| format!("{e}={v}")),
+        })
+        .collect();
+    let opts = RunOptions {
+        image: args.image,
+        command: args.command,
+        entrypoint: args.entrypoint,
+        name: args.name,
+        env,
+        workdir: args.workdir,
+        user: args.user,
+        hostname: args.hostname,
+        network,
+        interactive: args.interactive,
+        tty: args.tty,
+        remove: args.rm,
+        read_only: args.read_only,
+        resources: Resources {
+            memory: args.memory,
+            memory_swap: args.memory_swap,
+            memory_reservation: args.memory_reservation,
+            cpu_shares: args.cpu_shares,
+            nano_cpus: args.cpus,
+            cpu_period: args.cpu_period,
+            cpu_quota: args.cpu_quota,
+            cpuset_cpus: args.cpuset_cpus,
+            cpuset_mems: args.cpuset_mems,
+            pids_limit: args.pids_limit,
+        },
+        ulimits,
+        cidfile: args.cidfile,
+    };
+    if opts.tty && opts.interactive && !nix::unistd::isatty(std::io::stdin()).unwrap_or(false) {
+        return Err(EngineError::InvalidArgument("the input device is not a TTY".into()).into());
+    }
+    Ok(engine.run(opts)?)
+}
+
+/// `name=soft[:hard]`, as `docker run --ulimit`.
+fn parse_ulimit(s: &str) -> Result<Ulimit, EngineError> {
+    let bad = || EngineError::InvalidArgument(format!("invalid ulimit argument: {s}"));
+    let (name, values) = s.split_once('=').ok_or_else(bad)?;
+    if !mydocker_engine::spec::rlimit_known(name) {
+        return Err(EngineError::InvalidArgument(format!("invalid ulimit type: {name}")));
+    }
+    let (soft, hard) = match values.split_once(':') {
+        Some((s, h)) => (s, h),
+        None => (values, values),
+    };
+    let soft: u64 = soft.parse().map_err(|_| bad())?;
+    let hard: u64 = hard.parse().map_err(|_| bad())?;
+    if soft > hard {
+        return Err(EngineError::InvalidArgument(format!(
+            "ulimit soft limit must be less than or equal to hard limit: {soft} > {hard}"
+        )));
+    }
+    Ok(Ulimit {
+        name: name.to_string(),
+        soft,
+        hard,
+    })
+}
