@@ -6,10 +6,18 @@
 //! the [`CgroupManager`] trait, with one implementation per interface:
 //! [`v1`] (one tree per controller) and [`v2`] (one unified tree).
 //!
+//! Shared pieces: [`CgroupError`] (error), the interface-file helpers (cgroupfs), the
+//! per-controller seam (controller), CPU-list parsing (cpulist) and the list of OCI limits
+//! not implemented yet (unimplemented).
+//!
 //! Man page: cgroups(7).
 
+mod cgroupfs;
+mod controller;
+mod cpulist;
 mod error;
 pub mod hierarchy;
+mod unimplemented;
 pub mod v1;
 pub mod v2;
 
@@ -47,6 +55,24 @@ pub trait CgroupManager {
     /// while the kernel still reports it busy. Removing a cgroup that does not exist is not an
     /// error, so teardown can run twice.
     fn destroy(&self) -> Result<()>;
+
+    /// Stops every process in the cgroup (`docker pause`) and waits until the kernel says
+    /// they are all frozen. The default refuses: a manager without a freezer.
+    fn freeze(&self) -> Result<()> {
+        Err(CgroupError::Unsupported {
+            limit: "freeze".into(),
+            reason: "this cgroup manager has no freezer".into(),
+        })
+    }
+
+    /// Lets the processes of a frozen cgroup run again (`docker unpause`). Thawing a cgroup
+    /// that is not frozen is not an error.
+    fn thaw(&self) -> Result<()> {
+        Err(CgroupError::Unsupported {
+            limit: "thaw".into(),
+            reason: "this cgroup manager has no freezer".into(),
+        })
+    }
 
     /// The cgroup's directory (v2) or its directory in the memory controller's tree (v1):
     /// for messages and tests.

@@ -44,7 +44,11 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
 pub struct RunArgs {
+    /// Print help (`-h` is --hostname, as in Docker)
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
     /// Keep STDIN open
     #[arg(short, long)]
     pub interactive: bool,
@@ -166,4 +170,14 @@ pub struct RmArgs {
     /// Containers to remove (name, ID or ID prefix)
     #[arg(required = true)]
     pub containers: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }
