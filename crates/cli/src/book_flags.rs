@@ -25,15 +25,14 @@ fn takes_value(cmd: &Command, word: &str) -> bool {
     }
     let arg = if let Some(long) = word.strip_prefix("--") {
         cmd.get_arguments().find(|a| {
-            a.get_long() == Some(long)
-                || a.get_all_aliases()
-                    .is_some_and(|al| al.contains(&long))
+            a.get_long() == Some(long) || a.get_all_aliases().is_some_and(|al| al.contains(&long))
         })
     } else if let Some(shorts) = word.strip_prefix('-') {
         // In a cluster like `-it` or `-dm`, only the last letter can take a value, and only
         // when nothing follows it.
         let last = shorts.chars().last();
-        cmd.get_arguments().find(|a| a.get_short().is_some() && a.get_short() == last)
+        cmd.get_arguments()
+            .find(|a| a.get_short().is_some() && a.get_short() == last)
     } else {
         None
     };
@@ -109,7 +108,11 @@ mod tests {
             .subcommand(
                 Command::new("run")
                     .arg(Arg::new("tty").short('t').action(ArgAction::SetTrue))
-                    .arg(Arg::new("interactive").short('i').action(ArgAction::SetTrue))
+                    .arg(
+                        Arg::new("interactive")
+                            .short('i')
+                            .action(ArgAction::SetTrue),
+                    )
                     .arg(Arg::new("name").long("name"))
                     .arg(Arg::new("memory").short('m').long("memory"))
                     .arg(Arg::new("cpu-shares").long("cpu-shares"))

@@ -22,7 +22,13 @@ pub struct Cli {
     pub exec_root: Option<PathBuf>,
 
     /// Log level: debug, info, warn, error
-    #[arg(short = 'l', long, global = true, default_value = "warn", env = "MYDOCKER_LOG_LEVEL")]
+    #[arg(
+        short = 'l',
+        long,
+        global = true,
+        default_value = "warn",
+        env = "MYDOCKER_LOG_LEVEL"
+    )]
     pub log_level: String,
 
     #[command(subcommand)]
@@ -32,7 +38,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create and run a new container from an image
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Import the contents from a tarball or directory to create an image
     Import(ImportArgs),
     /// List images

@@ -57,7 +57,8 @@ pub fn run_attached(container: &mut Container, interactive: bool) -> Result<i32>
         termios: None,
         old_mask,
     };
-    let sfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK).map_err(sys_err("signalfd"))?;
+    let sfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+        .map_err(sys_err("signalfd"))?;
 
     let master = container.take_pty_master();
     if let Some(m) = &master {

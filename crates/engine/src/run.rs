@@ -102,22 +102,32 @@ impl Engine {
         write_etc_files(&paths, &hostname, opts.network)?;
 
         // 4. spec
-        let exec_user = user::resolve(&paths.rootfs(), opts.user.as_deref().unwrap_or_else(|| {
-            image
-                .config
-                .config()
-                .as_ref()
-                .and_then(|c| c.user().as_deref())
-                .unwrap_or("")
-        }))?;
+        let exec_user = user::resolve(
+            &paths.rootfs(),
+            opts.user.as_deref().unwrap_or_else(|| {
+                image
+                    .config
+                    .config()
+                    .as_ref()
+                    .and_then(|c| c.user().as_deref())
+                    .unwrap_or("")
+            }),
+        )?;
         let cwd = opts
             .workdir
             .clone()
-            .or_else(|| image.config.config().as_ref().and_then(|c| c.working_dir().clone()))
+            .or_else(|| {
+                image
+                    .config
+                    .config()
+                    .as_ref()
+                    .and_then(|c| c.working_dir().clone())
+            })
             .filter(|w| !w.is_empty())
             .unwrap_or_else(|| "/".into());
         let env = spec::environment(&opts, &image.config, &hostname, &exec_user.home);
-        let resources = spec::linux_resources(&opts.resources, crate::validate::host_has_swap_limit());
+        let resources =
+            spec::linux_resources(&opts.resources, crate::validate::host_has_swap_limit());
         let runtime_spec = spec::build(
             &opts,
             spec::SpecInputs {

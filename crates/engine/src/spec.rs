@@ -146,16 +146,33 @@ fn default_mounts(bundle: &Path, network: NetworkMode) -> Result<Vec<Mount>> {
             "/dev/pts",
             "devpts",
             "devpts",
-            &["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
+            &[
+                "nosuid",
+                "noexec",
+                "newinstance",
+                "ptmxmode=0666",
+                "mode=0620",
+                "gid=5",
+            ],
         )?,
-        mount("/sys", "sysfs", "sysfs", &["nosuid", "noexec", "nodev", "ro"])?,
+        mount(
+            "/sys",
+            "sysfs",
+            "sysfs",
+            &["nosuid", "noexec", "nodev", "ro"],
+        )?,
         mount(
             "/sys/fs/cgroup",
             "cgroup",
             "cgroup",
             &["ro", "nosuid", "noexec", "nodev"],
         )?,
-        mount("/dev/mqueue", "mqueue", "mqueue", &["nosuid", "noexec", "nodev"])?,
+        mount(
+            "/dev/mqueue",
+            "mqueue",
+            "mqueue",
+            &["nosuid", "noexec", "nodev"],
+        )?,
         mount(
             "/dev/shm",
             "tmpfs",
@@ -164,8 +181,18 @@ fn default_mounts(bundle: &Path, network: NetworkMode) -> Result<Vec<Mount>> {
         )?,
     ];
     let file = |name: &str| bundle.join(name).to_string_lossy().into_owned();
-    mounts.push(mount("/etc/hostname", "bind", &file("hostname"), &["rbind", "rprivate"])?);
-    mounts.push(mount("/etc/hosts", "bind", &file("hosts"), &["rbind", "rprivate"])?);
+    mounts.push(mount(
+        "/etc/hostname",
+        "bind",
+        &file("hostname"),
+        &["rbind", "rprivate"],
+    )?);
+    mounts.push(mount(
+        "/etc/hosts",
+        "bind",
+        &file("hosts"),
+        &["rbind", "rprivate"],
+    )?);
     if network == NetworkMode::Host && Path::new("/etc/resolv.conf").exists() {
         mounts.push(mount(
             "/etc/resolv.conf",
@@ -247,8 +274,9 @@ fn rlimits(ulimits: &[Ulimit]) -> Result<Vec<oci_spec::runtime::PosixRlimit>> {
     ulimits
         .iter()
         .map(|u| {
-            let typ = rlimit_type(&u.name)
-                .ok_or_else(|| EngineError::InvalidArgument(format!("invalid ulimit type: {}", u.name)))?;
+            let typ = rlimit_type(&u.name).ok_or_else(|| {
+                EngineError::InvalidArgument(format!("invalid ulimit type: {}", u.name))
+            })?;
             PosixRlimitBuilder::default()
                 .typ(typ)
                 .soft(u.soft)
@@ -318,8 +346,18 @@ pub fn build(opts: &RunOptions, inputs: SpecInputs<'_>) -> Result<Spec> {
         .namespaces(namespaces)
         .resources(inputs.resources)
         .cgroups_path(mydocker_runtime::default_cgroups_path(inputs.id))
-        .masked_paths(MASKED_PATHS.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-        .readonly_paths(READONLY_PATHS.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        .masked_paths(
+            MASKED_PATHS
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>(),
+        )
+        .readonly_paths(
+            READONLY_PATHS
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>(),
+        )
         .build()
         .map_err(spec_err)?;
     let root = RootBuilder::default()
@@ -361,8 +399,14 @@ mod tests {
     #[test]
     fn command_line_follows_docker_rules() {
         let img = image(&["/ep"], &["default"], &[]);
-        assert_eq!(command_line(&opts(&[], None), &img).unwrap(), ["/ep", "default"]);
-        assert_eq!(command_line(&opts(&["x"], None), &img).unwrap(), ["/ep", "x"]);
+        assert_eq!(
+            command_line(&opts(&[], None), &img).unwrap(),
+            ["/ep", "default"]
+        );
+        assert_eq!(
+            command_line(&opts(&["x"], None), &img).unwrap(),
+            ["/ep", "x"]
+        );
         assert_eq!(command_line(&opts(&[], Some("/o")), &img).unwrap(), ["/o"]);
         assert_eq!(command_line(&opts(&["a"], Some("")), &img).unwrap(), ["a"]);
         let e = command_line(&opts(&[], Some("")), &image(&[], &[], &[])).unwrap_err();
@@ -376,7 +420,17 @@ mod tests {
         o.env = vec!["A=2".into(), "B=3".into()];
         o.tty = true;
         let env = environment(&o, &img, "abc", "/root");
-        assert_eq!(env, ["PATH=/img", "HOSTNAME=abc", "A=2", "B=3", "TERM=xterm", "HOME=/root"]);
+        assert_eq!(
+            env,
+            [
+                "PATH=/img",
+                "HOSTNAME=abc",
+                "A=2",
+                "B=3",
+                "TERM=xterm",
+                "HOME=/root"
+            ]
+        );
     }
 
     #[test]
@@ -394,9 +448,16 @@ mod tests {
         assert_eq!(mem.limit(), Some(64 << 20));
         assert_eq!(mem.swap(), Some(128 << 20));
         let cpu = res.cpu().as_ref().unwrap();
-        assert_eq!((cpu.quota(), cpu.period(), cpu.shares()), (Some(50_000), Some(100_000), Some(512)));
+        assert_eq!(
+            (cpu.quota(), cpu.period(), cpu.shares()),
+            (Some(50_000), Some(100_000), Some(512))
+        );
         assert_eq!(cpu.cpus().as_deref(), Some("0"));
         assert_eq!(res.pids().unwrap().limit(), 50);
-        assert!(linux_resources(&r, false).memory().unwrap().swap().is_none());
+        assert!(linux_resources(&r, false)
+            .memory()
+            .unwrap()
+            .swap()
+            .is_none());
     }
 }

@@ -43,7 +43,12 @@ fn read_groups(rootfs: &Path) -> Vec<(String, u32, Vec<String>)> {
             let f: Vec<&str> = l.split(':').collect();
             let members = f
                 .get(3)
-                .map(|m| m.split(',').filter(|s| !s.is_empty()).map(String::from).collect())
+                .map(|m| {
+                    m.split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(String::from)
+                        .collect()
+                })
                 .unwrap_or_default();
             Some((f.first()?.to_string(), f.get(2)?.parse().ok()?, members))
         })
@@ -123,11 +128,17 @@ mod tests {
         let root = resolve(r.path(), "").unwrap();
         assert_eq!((root.uid, root.gid, root.home.as_str()), (0, 0, "/root"));
         let app = resolve(r.path(), "app").unwrap();
-        assert_eq!((app.uid, app.gid, app.additional_gids), (1000, 1000, vec![10]));
+        assert_eq!(
+            (app.uid, app.gid, app.additional_gids),
+            (1000, 1000, vec![10])
+        );
         let n = resolve(r.path(), "1234:55").unwrap();
         assert_eq!((n.uid, n.gid, n.home.as_str()), (1234, 55, "/"));
         assert_eq!(resolve(r.path(), "app:wheel").unwrap().gid, 10);
         let e = resolve(r.path(), "nobody").unwrap_err().to_string();
-        assert_eq!(e, "unable to find user nobody: no matching entries in passwd file");
+        assert_eq!(
+            e,
+            "unable to find user nobody: no matching entries in passwd file"
+        );
     }
 }

@@ -112,7 +112,9 @@ mod tests {
             f(&mut r);
             resources(&r).err().map(|e| e.to_string())
         };
-        assert!(r(|r| r.nano_cpus = Some(-1_000_000_000)).unwrap().starts_with("Range of CPUs"));
+        assert!(r(|r| r.nano_cpus = Some(-1_000_000_000))
+            .unwrap()
+            .starts_with("Range of CPUs"));
         assert!(r(|r| r.cpuset_cpus = Some("99".into()))
             .unwrap()
             .starts_with("Requested CPUs are not available - requested 99"));

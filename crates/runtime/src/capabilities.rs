@@ -52,8 +52,12 @@ pub fn apply(caps: &LinuxCapabilities) -> Result<()> {
     let ambient = to_caps(caps.ambient())?;
     caps::set(None, CapSet::Inheritable, &inheritable).map_err(caps_err("inheritable"))?;
     // Permitted must hold what effective holds; set both in an order the kernel accepts.
-    caps::set(None, CapSet::Effective, &effective.intersection(&permitted).cloned().collect())
-        .map_err(caps_err("effective"))?;
+    caps::set(
+        None,
+        CapSet::Effective,
+        &effective.intersection(&permitted).cloned().collect(),
+    )
+    .map_err(caps_err("effective"))?;
     caps::set(None, CapSet::Permitted, &permitted).map_err(caps_err("permitted"))?;
     caps::set(None, CapSet::Effective, &effective).map_err(caps_err("effective"))?;
     if !ambient.is_empty() {

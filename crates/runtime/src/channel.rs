@@ -59,8 +59,14 @@ impl Channel {
             }
             None => &[],
         };
-        sendmsg::<()>(self.fd.as_raw_fd(), &iov, cmsgs, MsgFlags::MSG_NOSIGNAL, None)
-            .map_err(|e| RuntimeError::Channel(format!("send {msg:?}: {e}")))?;
+        sendmsg::<()>(
+            self.fd.as_raw_fd(),
+            &iov,
+            cmsgs,
+            MsgFlags::MSG_NOSIGNAL,
+            None,
+        )
+        .map_err(|e| RuntimeError::Channel(format!("send {msg:?}: {e}")))?;
         Ok(())
     }
 
@@ -78,7 +84,10 @@ impl Channel {
             ) {
                 Ok(r) => {
                     let mut fd = None;
-                    for c in r.cmsgs().map_err(|e| RuntimeError::Channel(e.to_string()))? {
+                    for c in r
+                        .cmsgs()
+                        .map_err(|e| RuntimeError::Channel(e.to_string()))?
+                    {
                         if let ControlMessageOwned::ScmRights(fds) = c {
                             // SAFETY: the kernel just installed these fds in our table; we
                             // are their only owner.

@@ -84,7 +84,12 @@ fn make_node(
     gid: u32,
 ) -> Result<()> {
     let _ = std::fs::remove_file(path);
-    match mknod(path, kind, Mode::from_bits_truncate(mode), makedev(major, minor)) {
+    match mknod(
+        path,
+        kind,
+        Mode::from_bits_truncate(mode),
+        makedev(major, minor),
+    ) {
         Ok(()) => {}
         // Without the right to make nodes (a user namespace), borrow the host's node.
         Err(nix::Error::EPERM) => {

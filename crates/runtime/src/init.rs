@@ -83,7 +83,12 @@ fn container_init(a: &InitArgs<'_>) -> Result<Infallible> {
     }
     rootfs::mask_paths(linux.masked_paths().as_deref().unwrap_or_default())?;
     rootfs::make_readonly_paths(linux.readonly_paths().as_deref().unwrap_or_default())?;
-    if spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false) {
+    if spec
+        .root()
+        .as_ref()
+        .and_then(|r| r.readonly())
+        .unwrap_or(false)
+    {
         rootfs::remount_readonly(std::path::Path::new("/"))?;
     }
     rlimits::apply(process.rlimits().as_deref().unwrap_or_default())?;
@@ -158,7 +163,14 @@ fn switch_user(user: &oci_spec::runtime::User) -> Result<()> {
 /// Every fd above stderr closes at exec: the container gets only its stdio.
 fn close_fds_on_exec() -> Result<()> {
     // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags on our own fds.
-    let r = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) };
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
     if r < 0 {
         return Err(sys("close_range")(nix::Error::last()));
     }

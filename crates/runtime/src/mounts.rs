@@ -160,10 +160,7 @@ pub fn mount_in_rootfs(rootfs: &Path, m: &Mount) -> Result<PathBuf> {
             opts.flags,
             data.as_deref(),
         )
-        .map_err(sys(format!(
-            "mount {typ} on {}",
-            m.destination().display()
-        )))?;
+        .map_err(sys(format!("mount {typ} on {}", m.destination().display())))?;
     }
     if !opts.propagation.is_empty() {
         mount(
@@ -205,7 +202,9 @@ mod tests {
 
     #[test]
     fn words_become_flags_propagation_and_data() {
-        let o = opts(&["nosuid", "noexec", "nodev", "ro", "rprivate", "mode=755", "size=64k"]);
+        let o = opts(&[
+            "nosuid", "noexec", "nodev", "ro", "rprivate", "mode=755", "size=64k",
+        ]);
         assert_eq!(
             o.flags,
             MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV | MsFlags::MS_RDONLY

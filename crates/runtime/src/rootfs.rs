@@ -107,10 +107,19 @@ fn mount_cgroupfs(rootfs: &Path, m: &Mount) -> Result<()> {
     mounts::create_mount_point(&target, false)?;
     let flags = opts.flags & !MsFlags::MS_RDONLY;
     let hierarchies = host_cgroup_hierarchies()?;
-    if let Some(v2) = hierarchies.iter().find(|h| h.fstype == "cgroup2" && h.is_root) {
+    if let Some(v2) = hierarchies
+        .iter()
+        .find(|h| h.fstype == "cgroup2" && h.is_root)
+    {
         let _ = v2;
-        return mount(Some("cgroup2"), &target, Some("cgroup2"), opts.flags, None::<&str>)
-            .map_err(sys("mount cgroup2"));
+        return mount(
+            Some("cgroup2"),
+            &target,
+            Some("cgroup2"),
+            opts.flags,
+            None::<&str>,
+        )
+        .map_err(sys("mount cgroup2"));
     }
     mount(
         Some("tmpfs"),
@@ -124,8 +133,14 @@ fn mount_cgroupfs(rootfs: &Path, m: &Mount) -> Result<()> {
         let dir = target.join(&h.name);
         std::fs::create_dir_all(&dir).map_err(path_err("create", &dir))?;
         let data = (!h.options.is_empty()).then_some(h.options.as_str());
-        mount(Some(h.fstype.as_str()), &dir, Some(h.fstype.as_str()), opts.flags, data)
-            .map_err(sys(format!("mount cgroup {}", h.name.display())))?;
+        mount(
+            Some(h.fstype.as_str()),
+            &dir,
+            Some(h.fstype.as_str()),
+            opts.flags,
+            data,
+        )
+        .map_err(sys(format!("mount cgroup {}", h.name.display())))?;
     }
     if opts.flags.contains(MsFlags::MS_RDONLY) {
         mount(
@@ -239,7 +254,8 @@ pub fn make_readonly_paths(paths: &[String]) -> Result<()> {
 /// Remounts a bind mount read-only, keeping the flags it already has (the kernel refuses
 /// to drop nosuid/nodev/noexec in a remount it did not set).
 pub fn remount_readonly(path: &Path) -> Result<()> {
-    let st = nix::sys::statvfs::statvfs(path).map_err(sys(format!("statvfs {}", path.display())))?;
+    let st =
+        nix::sys::statvfs::statvfs(path).map_err(sys(format!("statvfs {}", path.display())))?;
     let mut flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
     use nix::sys::statvfs::FsFlags;
     for (fs, ms) in [

@@ -68,8 +68,14 @@ mod tests {
         symlink("/etc", root.join("proc")).unwrap();
         symlink("../../../../tmp", root.join("up")).unwrap();
         symlink("loop", root.join("loop")).unwrap();
-        assert_eq!(secure_join(root, Path::new("/proc")).unwrap(), root.join("etc"));
-        assert_eq!(secure_join(root, Path::new("/up/x")).unwrap(), root.join("tmp/x"));
+        assert_eq!(
+            secure_join(root, Path::new("/proc")).unwrap(),
+            root.join("etc")
+        );
+        assert_eq!(
+            secure_join(root, Path::new("/up/x")).unwrap(),
+            root.join("tmp/x")
+        );
         assert_eq!(
             secure_join(root, Path::new("/../../a/./b")).unwrap(),
             root.join("a/b")

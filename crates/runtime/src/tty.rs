@@ -14,8 +14,8 @@ use std::os::fd::{AsRawFd, OwnedFd};
 /// Opens a pty, makes its slave the controlling terminal and stdio of this process, binds it
 /// on /dev/console, and returns the master for the runtime.
 pub fn setup_console() -> Result<PtyMaster> {
-    let master =
-        posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC).map_err(sys("open /dev/ptmx"))?;
+    let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
+        .map_err(sys("open /dev/ptmx"))?;
     grantpt(&master).map_err(sys("grantpt"))?;
     unlockpt(&master).map_err(sys("unlockpt"))?;
     let slave_path = ptsname_r(&master).map_err(sys("ptsname"))?;
@@ -40,7 +40,9 @@ pub fn setup_console() -> Result<PtyMaster> {
 
     // SAFETY: TIOCSCTTY takes an int argument; the fd is a valid open tty.
     if unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) } < 0 {
-        return Err(sys("make the pty the controlling terminal")(nix::Error::last()));
+        return Err(sys("make the pty the controlling terminal")(
+            nix::Error::last(),
+        ));
     }
     for fd in 0..3 {
         crate::init::dup_onto(slave.as_raw_fd(), fd)?;

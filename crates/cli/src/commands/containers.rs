@@ -43,7 +43,15 @@ pub fn ps(engine: &Engine, args: PsArgs) -> anyhow::Result<i32> {
         })
         .collect();
     table::print(
-        &["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"],
+        &[
+            "CONTAINER ID",
+            "IMAGE",
+            "COMMAND",
+            "CREATED",
+            "STATUS",
+            "PORTS",
+            "NAMES",
+        ],
         &rows,
     );
     Ok(0)

@@ -46,7 +46,12 @@ pub fn images(engine: &Engine, args: ImagesArgs) -> anyhow::Result<i32> {
                 .created
                 .as_deref()
                 .and_then(parse_rfc3339)
-                .map(|ns| format!("{} ago", units::human_duration(now - (ns / 1_000_000_000) as i64)))
+                .map(|ns| {
+                    format!(
+                        "{} ago",
+                        units::human_duration(now - (ns / 1_000_000_000) as i64)
+                    )
+                })
                 .unwrap_or_else(|| "N/A".into());
             vec![
                 img.repository.clone(),

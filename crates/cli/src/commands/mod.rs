@@ -10,7 +10,7 @@ use mydocker_engine::Engine;
 /// Runs a command; returns the process exit code.
 pub fn dispatch(engine: &Engine, command: Command) -> anyhow::Result<i32> {
     match command {
-        Command::Run(args) => run::run(engine, args),
+        Command::Run(args) => run::run(engine, *args),
         Command::Import(args) => images::import(engine, args),
         Command::Images(args) => images::images(engine, args),
         Command::Ps(args) => containers::ps(engine, args),

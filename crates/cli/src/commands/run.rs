@@ -10,10 +10,7 @@ pub fn run(engine: &Engine, args: RunArgs) -> anyhow::Result<i32> {
         )
         .into());
     }
-    let network: NetworkMode = args
-        .network
-        .parse()
-        .map_err(EngineError::InvalidArgument)?;
+    let network: NetworkMode = args.network.parse().map_err(EngineError::InvalidArgument)?;
     let ulimits = args
         .ulimit
         .iter()
@@ -68,7 +65,9 @@ fn parse_ulimit(s: &str) -> Result<Ulimit, EngineError> {
     let bad = || EngineError::InvalidArgument(format!("invalid ulimit argument: {s}"));
     let (name, values) = s.split_once('=').ok_or_else(bad)?;
     if !mydocker_engine::spec::rlimit_known(name) {
-        return Err(EngineError::InvalidArgument(format!("invalid ulimit type: {name}")));
+        return Err(EngineError::InvalidArgument(format!(
+            "invalid ulimit type: {name}"
+        )));
     }
     let (soft, hard) = match values.split_once(':') {
         Some((s, h)) => (s, h),
