@@ -23,7 +23,6 @@ pub struct Cli {
 
     /// Log level: debug, info, warn, error
     #[arg(
-        short = 'l',
         long,
         global = true,
         default_value = "warn",
@@ -39,14 +38,147 @@ pub struct Cli {
 pub enum Command {
     /// Create and run a new container from an image
     Run(Box<RunArgs>),
+    /// List containers
+    Ps(PsArgs),
+    /// Fetch the logs of a container
+    Logs(LogsArgs),
+    /// Start one or more stopped containers
+    Start(StartArgs),
+    /// Stop one or more running containers
+    Stop(StopArgs),
+    /// Restart one or more containers
+    Restart(StopArgs),
+    /// Kill one or more running containers
+    Kill(KillArgs),
+    /// Remove one or more containers
+    Rm(RmArgs),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(ContainersArgs),
+    /// Return low-level information on containers
+    Inspect(InspectArgs),
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(AttachArgs),
+    /// Pause all processes within one or more containers
+    Pause(ContainersArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(ContainersArgs),
+    /// Rename a container
+    Rename(RenameArgs),
+    /// Manage containers
+    Container(ContainerArgs),
     /// Import the contents from a tarball or directory to create an image
     Import(ImportArgs),
     /// List images
     Images(ImagesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ContainersArgs {
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Follow log output
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Number of lines to show from the end of the logs ("all" for all)
+    #[arg(short = 'n', long, default_value = "all")]
+    pub tail: String,
+    /// Show timestamps
+    #[arg(short, long)]
+    pub timestamps: bool,
+    /// Show logs since a timestamp or relative time (e.g. 42m)
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Show logs before a timestamp or relative time
+    #[arg(long)]
+    pub until: Option<String>,
+    pub container: String,
+}
+
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// Attach STDOUT/STDERR and forward signals
+    #[arg(short, long)]
+    pub attach: bool,
+    /// Attach container's STDIN
+    #[arg(short, long)]
+    pub interactive: bool,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// Seconds to wait before killing the container
+    #[arg(
+        short = 't',
+        long = "timeout",
+        alias = "time",
+        allow_hyphen_values = true
+    )]
+    pub timeout: Option<i64>,
+    /// Signal to send to the container
+    #[arg(short, long)]
+    pub signal: Option<String>,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    /// Signal to send to the container
+    #[arg(short, long, default_value = "KILL")]
+    pub signal: String,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Format output using a Go template, or "json"
+    #[arg(short, long)]
+    pub format: Option<String>,
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// Do not attach STDIN
+    #[arg(long)]
+    pub no_stdin: bool,
+    /// Proxy all received signals to the process
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub sig_proxy: bool,
+    pub container: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RenameArgs {
+    pub container: String,
+    pub new_name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ContainerArgs {
+    #[command(subcommand)]
+    pub command: ContainerCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContainerCommand {
+    /// Remove all stopped containers
+    Prune {
+        /// Do not prompt for confirmation
+        #[arg(short, long)]
+        force: bool,
+    },
     /// List containers
-    Ps(PsArgs),
-    /// Remove one or more containers
-    Rm(RmArgs),
+    #[command(alias = "ps", alias = "list")]
+    Ls(PsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -61,9 +193,21 @@ pub struct RunArgs {
     /// Allocate a pseudo-TTY
     #[arg(short, long)]
     pub tty: bool,
-    /// Run the container in the background (not available yet)
+    /// Run the container in the background and print its ID
     #[arg(short, long)]
     pub detach: bool,
+    /// Restart policy: no, always, unless-stopped, on-failure[:max-retries]
+    #[arg(long, default_value = "no")]
+    pub restart: String,
+    /// Log driver options (max-size=10m, max-file=3)
+    #[arg(long)]
+    pub log_opt: Vec<String>,
+    /// Signal to stop the container
+    #[arg(long)]
+    pub stop_signal: Option<String>,
+    /// Timeout (in seconds) to stop a container
+    #[arg(long, allow_hyphen_values = true)]
+    pub stop_timeout: Option<i64>,
     /// Remove the container when it exits
     #[arg(long)]
     pub rm: bool,
@@ -163,6 +307,18 @@ pub struct PsArgs {
     /// Show all containers (default shows just running)
     #[arg(short, long)]
     pub all: bool,
+    /// Show the latest created container
+    #[arg(short, long)]
+    pub latest: bool,
+    /// Show n last created containers
+    #[arg(short = 'n', long)]
+    pub last: Option<usize>,
+    /// Filter output (status=, name=, id=)
+    #[arg(short, long)]
+    pub filter: Vec<String>,
+    /// Format output: table, json, or a Go template
+    #[arg(long)]
+    pub format: Option<String>,
     /// Only display container IDs
     #[arg(short, long)]
     pub quiet: bool,
@@ -173,6 +329,12 @@ pub struct PsArgs {
 
 #[derive(Debug, Args)]
 pub struct RmArgs {
+    /// Force the removal of a running container (uses SIGKILL)
+    #[arg(short, long)]
+    pub force: bool,
+    /// Remove anonymous volumes associated with the container
+    #[arg(short, long)]
+    pub volumes: bool,
     /// Containers to remove (name, ID or ID prefix)
     #[arg(required = true)]
     pub containers: Vec<String>,

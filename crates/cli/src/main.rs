@@ -20,6 +20,13 @@ use std::process::ExitCode;
 const ENGINE_FAILURE: u8 = 125;
 
 fn main() -> ExitCode {
+    // A container's monitor is this binary, re-executed: it must not parse flags.
+    let mut args = std::env::args_os();
+    if args.nth(1).as_deref() == Some(std::ffi::OsStr::new(mydocker_engine::monitor::MONITOR_ARG)) {
+        let root = args.next().unwrap_or_default().into();
+        let exec_root = args.next().unwrap_or_default().into();
+        return ExitCode::from(mydocker_engine::monitor::main(root, exec_root) as u8);
+    }
     let command = Cli::command();
     let argv = book_flags::rewrite(std::env::args_os().collect(), &command);
     let cli = match command

@@ -10,6 +10,8 @@ pub enum EngineError {
     Image(#[from] mydocker_image::ImageError),
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
+    #[error(transparent)]
+    Cgroup(#[from] mydocker_runtime::cgroups::CgroupError),
     #[error("{0}")]
     InvalidArgument(String),
     #[error("No such container: {0}")]
@@ -33,6 +35,11 @@ pub enum EngineError {
     },
     #[error("this command must be run as root")]
     NotRoot,
+    /// A failure reported by another process (the monitor), with the exit code it means.
+    #[error("{message}")]
+    Failed { message: String, exit_code: i32 },
+    #[error("{0}")]
+    Conflict(String),
 }
 
 impl EngineError {
@@ -43,6 +50,7 @@ impl EngineError {
                 ExecFailure::NotFound => 127,
                 ExecFailure::PermissionDenied | ExecFailure::Other => 126,
             },
+            EngineError::Failed { exit_code, .. } => *exit_code,
             _ => 125,
         }
     }

@@ -4,25 +4,33 @@
 //! container records, prepares each container's rootfs and OCI runtime spec, and drives the
 //! runtime. Data flows one way: CLI -> engine -> (image store, network, runtime).
 //!
-//! The life of `mydocker run` is in [`run`](crate::run) (module docs list the steps).
+//! The life of a container: [`create`](crate::create) prepares it (image, name, rootfs,
+//! spec), the [`monitor`] runs it through the runtime and stays with it until it ends,
+//! [`lifecycle`](crate::lifecycle) holds the commands that act on it afterwards.
 
+pub mod attach;
+mod create;
 mod error;
-mod foreground;
 pub mod fsutil;
 pub mod ids;
+mod inspect;
 pub mod layout;
+mod lifecycle;
+pub mod logs;
+pub mod monitor;
 pub mod options;
 mod overlay;
 pub mod record;
-mod run;
 pub mod spec;
 pub mod user;
 pub mod validate;
 
+pub use attach::ClientOptions;
 pub use error::{EngineError, Result};
 pub use layout::Layout;
+pub use lifecycle::{parse_signal, RunResult};
 pub use mydocker_image as image;
-pub use options::{NetworkMode, Resources, RunOptions, Ulimit};
+pub use options::{LogOptions, NetworkMode, Resources, RestartPolicy, RunOptions, Ulimit};
 pub use record::{ContainerRecord, Status};
 
 use error::io_err;
@@ -67,12 +75,32 @@ impl Engine {
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 let owner = std::fs::read_to_string(&path).unwrap_or_default();
+                if self.name_is_stale(&owner) {
+                    // Its owner never came to be (a creation killed half-way): reclaim it.
+                    let _ = std::fs::remove_file(&path);
+                    return self.reserve_name(name, id);
+                }
                 Err(EngineError::NameInUse {
                     name: name.to_string(),
                     id: owner,
                 })
             }
             Err(e) => Err(io_err("reserve name", &path)(e)),
+        }
+    }
+
+    /// A name whose owner has no record and whose creation is over (or was cut short).
+    fn name_is_stale(&self, owner: &str) -> bool {
+        let dir = self.layout.container_dir(owner);
+        if owner.is_empty() {
+            // Written by a creator that died between creating and writing the file.
+            return true;
+        }
+        let record = layout::ContainerPaths::new(&dir).record();
+        match ContainerRecord::load(&record) {
+            Ok(rec) => matches!(self.refresh(rec), Ok(None)),
+            // No record: stale unless the directory is being made right now.
+            Err(_) => !dir.exists(),
         }
     }
 
@@ -86,7 +114,7 @@ impl Engine {
         }
     }
 
-    fn release_name(&self, name: &str) {
+    pub(crate) fn release_name(&self, name: &str) {
         let _ = std::fs::remove_file(self.layout.names().join(name));
     }
 
@@ -98,7 +126,9 @@ impl Engine {
             let entry = entry.map_err(io_err("read", &dir))?;
             let path = layout::ContainerPaths::new(&entry.path()).record();
             if let Ok(r) = ContainerRecord::load(&path) {
-                out.push(r);
+                if let Some(r) = self.refresh(r)? {
+                    out.push(r);
+                }
             }
         }
         out.sort_by(|a, b| b.created.cmp(&a.created));
@@ -107,6 +137,19 @@ impl Engine {
 
     /// Finds a container by full id, name, or unique id prefix.
     pub fn find_container(&self, name_or_id: &str) -> Result<ContainerRecord> {
+        // Fast path: a full id or a name needs one record, not all of them.
+        let by_name = std::fs::read_to_string(self.layout.names().join(name_or_id)).ok();
+        let id = by_name.as_deref().unwrap_or(name_or_id);
+        if ids::valid_name(name_or_id) || id.len() == 64 {
+            let path = layout::ContainerPaths::new(&self.layout.container_dir(id)).record();
+            if let Ok(rec) = ContainerRecord::load(&path) {
+                if rec.id == name_or_id || rec.name == name_or_id {
+                    return self
+                        .refresh(rec)?
+                        .ok_or_else(|| EngineError::NoSuchContainer(name_or_id.to_string()));
+                }
+            }
+        }
         let all = self.containers()?;
         if let Some(r) = all
             .iter()
@@ -125,23 +168,5 @@ impl Engine {
                 "multiple IDs found with provided prefix: {name_or_id}"
             ))),
         }
-    }
-
-    /// Removes a stopped container: its directory and its name.
-    pub fn remove_container(&self, name_or_id: &str) -> Result<String> {
-        let rec = self.find_container(name_or_id)?;
-        if rec.state.status == Status::Running
-            && nix::sys::signal::kill(nix::unistd::Pid::from_raw(rec.state.pid), None).is_ok()
-        {
-            return Err(EngineError::InvalidArgument(format!(
-                "cannot remove container \"/{}\": container is running: stop the container before removing or force remove",
-                rec.name
-            )));
-        }
-        let paths = layout::ContainerPaths::new(&self.layout.container_dir(&rec.id));
-        overlay::unmount_rootfs(&paths)?;
-        fsutil::remove_dir_all(&paths.dir)?;
-        self.release_name(&rec.name);
-        Ok(rec.id)
     }
 }

@@ -57,8 +57,88 @@ pub struct Ulimit {
     pub hard: u64,
 }
 
+/// `--restart`: what the monitor does when the container exits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartPolicy {
+    #[default]
+    No,
+    Always,
+    UnlessStopped,
+    /// Restart after a non-zero exit, at most this many times (0 = no limit).
+    OnFailure(u32),
+}
+
+impl std::str::FromStr for RestartPolicy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("invalid restart policy format: {s}");
+        match s.split_once(':') {
+            None => match s {
+                "no" | "" => Ok(RestartPolicy::No),
+                "always" => Ok(RestartPolicy::Always),
+                "unless-stopped" => Ok(RestartPolicy::UnlessStopped),
+                "on-failure" => Ok(RestartPolicy::OnFailure(0)),
+                _ => Err(bad()),
+            },
+            Some(("on-failure", n)) => n
+                .parse()
+                .map(RestartPolicy::OnFailure)
+                .map_err(|_| format!("maximum retry count must be an integer: {n}")),
+            Some((p, _)) => Err(format!(
+                "maximum retry count cannot be used with restart policy '{p}'"
+            )),
+        }
+    }
+}
+
+impl RestartPolicy {
+    pub fn name(&self) -> &'static str {
+        match self {
+            RestartPolicy::No => "no",
+            RestartPolicy::Always => "always",
+            RestartPolicy::UnlessStopped => "unless-stopped",
+            RestartPolicy::OnFailure(_) => "on-failure",
+        }
+    }
+
+    /// Whether a container that exited with `code` after `restarts` restarts comes back.
+    pub fn should_restart(&self, code: i32, restarts: u32, stopped_by_user: bool) -> bool {
+        if stopped_by_user {
+            return false;
+        }
+        match *self {
+            RestartPolicy::No => false,
+            RestartPolicy::Always | RestartPolicy::UnlessStopped => true,
+            RestartPolicy::OnFailure(max) => code != 0 && (max == 0 || restarts < max),
+        }
+    }
+}
+
+/// `--log-opt max-size=...,max-file=...` for the json-file log.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogOptions {
+    /// Rotate when the log reaches this many bytes (None: never).
+    pub max_size: Option<u64>,
+    /// How many files to keep, the live one included (at least 1).
+    pub max_file: u32,
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RunOptions {
+    /// Run in the background and print the id (`-d`).
+    #[serde(default)]
+    pub detach: bool,
+    #[serde(default)]
+    pub restart: RestartPolicy,
+    #[serde(default)]
+    pub log: LogOptions,
+    /// `--stop-signal` (default: the image's STOPSIGNAL, else SIGTERM).
+    #[serde(default)]
+    pub stop_signal: Option<String>,
+    /// `--stop-timeout` in seconds (default 10).
+    #[serde(default)]
+    pub stop_timeout: Option<i64>,
     pub image: String,
     /// The command and its arguments after the image (replaces the image's CMD).
     pub command: Vec<String>,
@@ -77,4 +157,22 @@ pub struct RunOptions {
     pub resources: Resources,
     pub ulimits: Vec<Ulimit>,
     pub cidfile: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restart_policies_parse_and_decide_like_docker() {
+        assert_eq!("on-failure:3".parse(), Ok(RestartPolicy::OnFailure(3)));
+        assert_eq!("always".parse(), Ok(RestartPolicy::Always));
+        assert!("sometimes".parse::<RestartPolicy>().is_err());
+        assert!("always:3".parse::<RestartPolicy>().is_err());
+        let p = RestartPolicy::OnFailure(3);
+        assert!(p.should_restart(1, 2, false));
+        assert!(!p.should_restart(1, 3, false));
+        assert!(!p.should_restart(0, 0, false));
+        assert!(!RestartPolicy::Always.should_restart(0, 0, true));
+    }
 }

@@ -32,6 +32,16 @@ pub struct Stdio {
     pub stderr: Option<RawFd>,
 }
 
+/// How the caller wants the container's init set up, beyond the spec.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CreateOptions {
+    pub stdio: Stdio,
+    /// Signal the container's init receives when its parent (us) dies. The engine's
+    /// monitor sets SIGKILL, so a container never outlives the process that records its
+    /// exit; a runc-style `create` that returns at once must not.
+    pub parent_death_signal: Option<Signal>,
+}
+
 /// A created (and later running) container whose init is our child.
 pub struct Container {
     id: String,
@@ -64,7 +74,8 @@ pub fn rootfs_path(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
 }
 
 /// Creates the container: after this its init waits for `start`, everything set up.
-pub fn create(id: &str, spec: &Spec, bundle: &Path, stdio: Stdio) -> Result<Container> {
+pub fn create(id: &str, spec: &Spec, bundle: &Path, opts: CreateOptions) -> Result<Container> {
+    let stdio = opts.stdio;
     // 1. decide
     let rootfs = rootfs_path(spec, bundle)?;
     let linux = spec
@@ -133,6 +144,7 @@ pub fn create(id: &str, spec: &Spec, bundle: &Path, stdio: Stdio) -> Result<Cont
                 channel: child,
                 stdio: [stdio.stdin, stdio.stdout, stdio.stderr],
                 in_cgroup_ns: born_in_cgroup && plan.new_cgroup,
+                parent_death_signal: opts.parent_death_signal,
             })
         }
         Forked::Parent(pid) => {

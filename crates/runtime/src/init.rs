@@ -24,6 +24,7 @@ pub(crate) struct InitArgs<'a> {
     pub stdio: [Option<RawFd>; 3],
     /// clone3 already put us in a new cgroup namespace (we were born in our cgroup).
     pub in_cgroup_ns: bool,
+    pub parent_death_signal: Option<Signal>,
 }
 
 /// Runs the container's init and never returns: it either execs or exits.
@@ -47,6 +48,9 @@ fn container_init(a: &InitArgs<'_>) -> Result<Infallible> {
     let linux = spec.linux().clone().unwrap_or_default();
 
     reset_signals()?;
+    if let Some(sig) = a.parent_death_signal {
+        nix::sys::prctl::set_pdeathsig(sig).map_err(sys("set parent death signal"))?;
+    }
     a.channel.wait_cgroup_ready()?; // sync 1
     a.plan.join_all()?;
     if a.plan.new_cgroup && !a.in_cgroup_ns {

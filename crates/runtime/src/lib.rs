@@ -22,6 +22,7 @@ pub mod devices;
 mod error;
 pub mod exec;
 mod init;
+pub mod join;
 pub mod mounts;
 pub mod namespaces;
 pub mod rlimits;
@@ -29,7 +30,8 @@ pub mod rootfs;
 pub mod securejoin;
 pub mod tty;
 
-pub use container::{create, default_cgroups_path, rootfs_path, Container, Stdio};
+pub use container::{create, default_cgroups_path, rootfs_path, Container, CreateOptions, Stdio};
 pub use error::{ExecFailure, Result, RuntimeError};
 pub use mydocker_cgroups as cgroups;
+pub use nix::sys::signal::Signal;
 pub use oci_spec::runtime::Spec;

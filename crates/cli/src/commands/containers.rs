@@ -1,20 +1,91 @@
-//! `mydocker ps` and `mydocker rm` (the lifecycle issue grows these).
+//! `mydocker ps` and `mydocker inspect`.
 
-use crate::cli::{PsArgs, RmArgs};
-use crate::table;
-use mydocker_engine::{Engine, Status};
+use crate::cli::{InspectArgs, PsArgs};
+use crate::{table, units};
+use mydocker_engine::image::timestamp::parse_rfc3339;
+use mydocker_engine::{ContainerRecord, Engine, Status};
+use serde_json::json;
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn secs_of(t: &Option<String>) -> i64 {
+    t.as_deref()
+        .and_then(parse_rfc3339)
+        .map(|ns| (ns / 1_000_000_000) as i64)
+        .unwrap_or(0)
+}
+
+/// Docker's STATUS column: "Up 5 seconds", "Exited (0) 3 minutes ago", ...
+pub fn status_text(c: &ContainerRecord) -> String {
+    let now = now_secs();
+    let st = &c.state;
+    match st.status {
+        Status::Created => "Created".into(),
+        Status::Running => format!(
+            "Up {}",
+            units::human_duration(now - secs_of(&st.started_at))
+        ),
+        Status::Paused => format!(
+            "Up {} (Paused)",
+            units::human_duration(now - secs_of(&st.started_at))
+        ),
+        Status::Restarting => format!(
+            "Restarting ({}) {} ago",
+            st.exit_code,
+            units::human_duration(now - secs_of(&st.finished_at))
+        ),
+        Status::Exited => format!(
+            "Exited ({}) {} ago",
+            st.exit_code,
+            units::human_duration(now - secs_of(&st.finished_at))
+        ),
+    }
+}
+
+fn matches_filter(c: &ContainerRecord, filter: &str) -> anyhow::Result<bool> {
+    let (key, value) = filter
+        .split_once('=')
+        .ok_or_else(|| anyhow::anyhow!("bad format of filter (expected name=value)"))?;
+    Ok(match key {
+        "status" => c.state.status.as_str() == value,
+        "name" => c.name.contains(value),
+        "id" => c.id.starts_with(value),
+        "ancestor" => c.image == value || c.image_id.contains(value),
+        "exited" => c.state.status == Status::Exited && c.state.exit_code.to_string() == value,
+        _ => anyhow::bail!("invalid filter '{key}'"),
+    })
+}
 
 pub fn ps(engine: &Engine, args: PsArgs) -> anyhow::Result<i32> {
-    let list: Vec<_> = engine
-        .containers()?
-        .into_iter()
-        .filter(|c| args.all || c.state.status == Status::Running)
-        .collect();
+    let mut list = Vec::new();
+    // A filter on status shows stopped containers too, as in Docker.
+    let all = args.all || args.latest || args.last.is_some() || !args.filter.is_empty();
+    for c in engine.containers()? {
+        let mut keep = all || c.state.status.is_active();
+        for f in &args.filter {
+            keep = keep && matches_filter(&c, f)?;
+        }
+        if keep {
+            list.push(c);
+        }
+    }
+    if args.latest {
+        list.truncate(1);
+    }
+    if let Some(n) = args.last {
+        list.truncate(n);
+    }
+    let trunc = !args.no_trunc;
     let id = |id: &str| {
-        if args.no_trunc {
-            id.to_string()
-        } else {
+        if trunc {
             id[..12.min(id.len())].to_string()
+        } else {
+            id.to_string()
         }
     };
     if args.quiet {
@@ -23,20 +94,56 @@ pub fn ps(engine: &Engine, args: PsArgs) -> anyhow::Result<i32> {
         }
         return Ok(0);
     }
+    let now = now_secs();
+    let command = |c: &ContainerRecord| {
+        let full = c.args.join(" ");
+        let shown = if trunc && full.chars().count() > 20 {
+            format!("{}…", full.chars().take(19).collect::<String>())
+        } else {
+            full
+        };
+        format!("\"{shown}\"")
+    };
+    let created = |c: &ContainerRecord| {
+        format!(
+            "{} ago",
+            units::human_duration(now - secs_of(&Some(c.created.clone())))
+        )
+    };
+    if args.format.as_deref() == Some("json") {
+        for c in &list {
+            let row = json!({
+                "Command": command(c),
+                "CreatedAt": c.created,
+                "ID": id(&c.id),
+                "Image": c.image,
+                "Labels": "",
+                "LocalVolumes": "0",
+                "Mounts": "",
+                "Names": c.name,
+                "Networks": "",
+                "Ports": "",
+                "RunningFor": created(c),
+                "Size": "0B",
+                "State": c.state.status.as_str(),
+                "Status": status_text(c),
+            });
+            println!("{row}");
+        }
+        return Ok(0);
+    }
+    if let Some(f) = args.format.as_deref().filter(|f| *f != "table") {
+        anyhow::bail!("unsupported format: {f} (use table or json)");
+    }
     let rows: Vec<Vec<String>> = list
         .iter()
         .map(|c| {
-            let status = match c.state.status {
-                Status::Exited => format!("Exited ({})", c.state.exit_code),
-                Status::Running => "Up".to_string(),
-                Status::Created => "Created".to_string(),
-            };
             vec![
                 id(&c.id),
                 c.image.clone(),
-                format!("\"{}\"", c.args.join(" ")),
-                c.created.clone(),
-                status,
+                command(c),
+                created(c),
+                status_text(c),
                 String::new(),
                 c.name.clone(),
             ]
@@ -57,16 +164,48 @@ pub fn ps(engine: &Engine, args: PsArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-pub fn rm(engine: &Engine, args: RmArgs) -> anyhow::Result<i32> {
-    let mut failed = false;
-    for name in &args.containers {
-        match engine.remove_container(name) {
-            Ok(_) => println!("{name}"),
-            Err(e) => {
-                eprintln!("Error response from daemon: {e}");
-                failed = true;
+pub fn inspect(engine: &Engine, args: InspectArgs) -> anyhow::Result<i32> {
+    let mut values = Vec::new();
+    let mut code = 0;
+    for name in &args.names {
+        match engine.find_container(name) {
+            Ok(rec) => values.push(engine.inspect_container(&rec)),
+            Err(_) => {
+                eprintln!("Error: No such object: {name}");
+                code = 1;
             }
         }
     }
-    Ok(if failed { 1 } else { 0 })
+    match args.format.as_deref() {
+        None | Some("json") => println!("{}", serde_json::to_string_pretty(&values)?),
+        Some(t) => {
+            for v in &values {
+                println!("{}", render_template(t, v)?);
+            }
+        }
+    }
+    Ok(code)
+}
+
+// Until the template module lands: `{{.A.B}}` paths only.
+fn render_template(t: &str, v: &serde_json::Value) -> anyhow::Result<String> {
+    let path = t
+        .trim()
+        .trim_start_matches("{{")
+        .trim_end_matches("}}")
+        .trim();
+    let mut cur = v;
+    for key in path
+        .trim_start_matches('.')
+        .split('.')
+        .filter(|k| !k.is_empty())
+    {
+        cur = cur
+            .get(key)
+            .ok_or_else(|| anyhow::anyhow!("template: no field {key}"))?;
+    }
+    Ok(match cur {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    })
 }

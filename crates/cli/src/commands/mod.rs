@@ -2,18 +2,51 @@
 
 mod containers;
 mod images;
+mod lifecycle;
+mod logs;
 mod run;
 
-use crate::cli::Command;
+use crate::cli::{Command, ContainerCommand};
 use mydocker_engine::Engine;
 
 /// Runs a command; returns the process exit code.
 pub fn dispatch(engine: &Engine, command: Command) -> anyhow::Result<i32> {
     match command {
         Command::Run(args) => run::run(engine, *args),
+        Command::Ps(args) => containers::ps(engine, args),
+        Command::Logs(args) => logs::logs(engine, args),
+        Command::Start(args) => lifecycle::start(engine, args),
+        Command::Stop(args) => lifecycle::stop(engine, args),
+        Command::Restart(args) => lifecycle::restart(engine, args),
+        Command::Kill(args) => lifecycle::kill(engine, args),
+        Command::Rm(args) => lifecycle::rm(engine, args),
+        Command::Wait(args) => lifecycle::wait(engine, args),
+        Command::Inspect(args) => containers::inspect(engine, args),
+        Command::Attach(args) => lifecycle::attach(engine, args),
+        Command::Pause(args) => lifecycle::pause(engine, args),
+        Command::Unpause(args) => lifecycle::unpause(engine, args),
+        Command::Rename(args) => lifecycle::rename(engine, args),
+        Command::Container(c) => match c.command {
+            ContainerCommand::Prune { .. } => lifecycle::prune(engine),
+            ContainerCommand::Ls(args) => containers::ps(engine, args),
+        },
         Command::Import(args) => images::import(engine, args),
         Command::Images(args) => images::images(engine, args),
-        Command::Ps(args) => containers::ps(engine, args),
-        Command::Rm(args) => containers::rm(engine, args),
     }
+}
+
+/// Runs `f` for each named container, printing the name on success and Docker's
+/// `Error response from daemon: ...` line on failure; exit code 1 if any failed.
+pub fn for_each(names: &[String], mut f: impl FnMut(&str) -> mydocker_engine::Result<()>) -> i32 {
+    let mut code = 0;
+    for name in names {
+        match f(name) {
+            Ok(()) => println!("{name}"),
+            Err(e) => {
+                eprintln!("Error response from daemon: {e}");
+                code = 1;
+            }
+        }
+    }
+    code
 }

@@ -1,15 +1,12 @@
 //! `mydocker run`.
 
 use crate::cli::RunArgs;
-use mydocker_engine::{Engine, EngineError, NetworkMode, Resources, RunOptions, Ulimit};
+use mydocker_engine::{
+    Engine, EngineError, LogOptions, NetworkMode, Resources, RestartPolicy, RunOptions, RunResult,
+    Ulimit,
+};
 
 pub fn run(engine: &Engine, args: RunArgs) -> anyhow::Result<i32> {
-    if args.detach {
-        return Err(EngineError::InvalidArgument(
-            "detached containers (-d) are not supported yet".into(),
-        )
-        .into());
-    }
     let network: NetworkMode = args.network.parse().map_err(EngineError::InvalidArgument)?;
     let ulimits = args
         .ulimit
@@ -25,7 +22,21 @@ pub fn run(engine: &Engine, args: RunArgs) -> anyhow::Result<i32> {
             None => std::env::var(e).ok().map(|v| format!("{e}={v}")),
         })
         .collect();
+    let restart: RestartPolicy = args.restart.parse().map_err(EngineError::InvalidArgument)?;
+    if restart != RestartPolicy::No && args.rm {
+        return Err(
+            EngineError::InvalidArgument("Conflicting options: --restart and --rm".into()).into(),
+        );
+    }
+    if let Some(sig) = &args.stop_signal {
+        mydocker_engine::parse_signal(sig)?;
+    }
     let opts = RunOptions {
+        detach: args.detach,
+        restart,
+        log: parse_log_opts(&args.log_opt)?,
+        stop_signal: args.stop_signal,
+        stop_timeout: args.stop_timeout,
         image: args.image,
         command: args.command,
         entrypoint: args.entrypoint,
@@ -57,7 +68,42 @@ pub fn run(engine: &Engine, args: RunArgs) -> anyhow::Result<i32> {
     if opts.tty && opts.interactive && !nix::unistd::isatty(std::io::stdin()).unwrap_or(false) {
         return Err(EngineError::InvalidArgument("the input device is not a TTY".into()).into());
     }
-    Ok(engine.run(opts)?)
+    Ok(match engine.run(opts)? {
+        RunResult::Detached(id) => {
+            println!("{id}");
+            0
+        }
+        RunResult::Exited(code) => code,
+        RunResult::UserDetached(_) => 0,
+    })
+}
+
+/// `--log-opt max-size=10m --log-opt max-file=3`.
+fn parse_log_opts(opts: &[String]) -> Result<LogOptions, EngineError> {
+    let mut log = LogOptions {
+        max_size: None,
+        max_file: 1,
+    };
+    for opt in opts {
+        let bad = || EngineError::InvalidArgument(format!("invalid log opt: {opt}"));
+        match opt.split_once('=').ok_or_else(bad)? {
+            ("max-size", v) => {
+                log.max_size =
+                    Some(crate::units::parse_size(v).map_err(EngineError::InvalidArgument)? as u64)
+            }
+            ("max-file", v) => {
+                log.max_file = v.parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                    EngineError::InvalidArgument(format!("invalid value for max-file: {v}"))
+                })?
+            }
+            (k, _) => {
+                return Err(EngineError::InvalidArgument(format!(
+                    "unknown log opt '{k}' for json-file log driver"
+                )))
+            }
+        }
+    }
+    Ok(log)
 }
 
 /// `name=soft[:hard]`, as `docker run --ulimit`.

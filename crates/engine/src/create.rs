@@ -1,0 +1,206 @@
+//! Making a container, up to the point where the runtime takes over:
+//!
+//! 1. resolve the image and check the options against the host;
+//! 2. reserve the name and make the container's directory (its bundle);
+//! 3. mount the overlay rootfs and write /etc/hostname and /etc/hosts;
+//! 4. build the OCI spec (image config + options + Docker's defaults) and save it with
+//!    the container's record.
+//!
+//! Everything made here is released by [`Undo`] if a later step fails. This runs in the
+//! container's monitor, so a CLI killed half-way leaves either nothing or a container.
+
+use crate::error::{io_err, EngineError, Result};
+use crate::layout::ContainerPaths;
+use crate::options::{NetworkMode, RunOptions};
+use crate::record::{ContainerRecord, ProcessId, State};
+use crate::{fsutil, ids, overlay, spec, user, Engine};
+use mydocker_image::timestamp::now_rfc3339;
+use oci_spec::runtime::Spec;
+
+/// A container ready for the runtime.
+pub struct Prepared {
+    pub record: ContainerRecord,
+    pub spec: Spec,
+    pub paths: ContainerPaths,
+}
+
+/// Releases, in reverse order, what a failed creation made.
+pub(crate) struct Undo<'a> {
+    engine: &'a Engine,
+    paths: ContainerPaths,
+    name: Option<String>,
+    mounted: bool,
+    armed: bool,
+}
+
+impl Drop for Undo<'_> {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        if self.mounted {
+            let _ = overlay::unmount_rootfs(&self.paths);
+        }
+        let _ = fsutil::remove_dir_all(&self.paths.dir);
+        if let Some(name) = self.name.take() {
+            self.engine.release_name(&name);
+        }
+    }
+}
+
+impl Engine {
+    /// Steps 1 to 4 for a new container; `monitor` is the process that will own it.
+    pub fn prepare_new(&self, opts: &RunOptions, monitor: ProcessId) -> Result<Prepared> {
+        // 1. image and options
+        let image = self.images.lookup(&opts.image)?;
+        crate::validate::resources(&opts.resources)?;
+        let args = spec::command_line(opts, &image.config)?;
+
+        // 2. name and directory
+        let id = ids::new_id();
+        let name = match &opts.name {
+            Some(n) => {
+                if !ids::valid_name(n) {
+                    return Err(EngineError::InvalidArgument(format!(
+                        "Invalid container name ({n}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+                    )));
+                }
+                self.reserve_name(n, &id)?;
+                n.clone()
+            }
+            None => self.reserve_random_name(&id)?,
+        };
+        let paths = ContainerPaths::new(&self.layout.container_dir(&id));
+        let mut undo = Undo {
+            engine: self,
+            paths: ContainerPaths::new(&paths.dir),
+            name: Some(name.clone()),
+            mounted: false,
+            armed: true,
+        };
+        std::fs::create_dir_all(&paths.dir).map_err(io_err("create", &paths.dir))?;
+
+        // 3. rootfs
+        overlay::mount_rootfs(&paths, &image.layers)?;
+        undo.mounted = true;
+        let hostname = opts
+            .hostname
+            .clone()
+            .unwrap_or_else(|| ids::short_id(&id).to_string());
+        write_etc_files(&paths, &hostname, opts.network)?;
+
+        // 4. spec and record
+        let image_config = image.config.config().clone().unwrap_or_default();
+        let user_spec = opts
+            .user
+            .clone()
+            .or_else(|| image_config.user().clone())
+            .unwrap_or_default();
+        let exec_user = user::resolve(&paths.rootfs(), &user_spec)?;
+        let cwd = opts
+            .workdir
+            .clone()
+            .or_else(|| image_config.working_dir().clone())
+            .filter(|w| !w.is_empty())
+            .unwrap_or_else(|| "/".into());
+        let env = spec::environment(opts, &image.config, &hostname, &exec_user.home);
+        let resources =
+            spec::linux_resources(&opts.resources, crate::validate::host_has_swap_limit());
+        let runtime_spec = spec::build(
+            opts,
+            spec::SpecInputs {
+                id: &id,
+                bundle: &paths.dir,
+                hostname: &hostname,
+                args: args.clone(),
+                env,
+                cwd,
+                user: &exec_user,
+                resources,
+            },
+        )?;
+        let spec_json = serde_json::to_vec_pretty(&runtime_spec)
+            .map_err(|e| EngineError::InvalidArgument(format!("encode spec: {e}")))?;
+        fsutil::write_atomic(&paths.spec(), &spec_json)?;
+        let mut config = opts.clone();
+        if config.stop_signal.is_none() {
+            config.stop_signal = image_config.stop_signal().clone();
+        }
+        let mut state = State::new();
+        state.monitor = monitor;
+        let record = ContainerRecord {
+            id: id.clone(),
+            name,
+            image: opts.image.clone(),
+            image_id: image.id.clone(),
+            created: now_rfc3339(),
+            args,
+            hostname,
+            layers: image.layers.clone(),
+            config,
+            state,
+        };
+        record.save(&paths.record())?;
+        if let Some(cidfile) = &opts.cidfile {
+            write_cidfile(cidfile, &id)?;
+        }
+        undo.armed = false;
+        Ok(Prepared {
+            record,
+            spec: runtime_spec,
+            paths,
+        })
+    }
+
+    /// Prepares an existing container to start again: its rootfs is mounted again.
+    pub fn prepare_existing(&self, id: &str, monitor: ProcessId) -> Result<Prepared> {
+        let paths = ContainerPaths::new(&self.layout.container_dir(id));
+        let (record, ()) = crate::record::update(&paths.dir, |r| {
+            if r.state.status.is_active() && r.state.monitor.is_alive() {
+                return Err(EngineError::InvalidArgument(format!(
+                    "container {} is already running",
+                    r.id
+                )));
+            }
+            r.state.monitor = monitor;
+            r.state.stopped_by_user = false;
+            Ok(())
+        })?;
+        let spec = Spec::load(paths.spec()).map_err(|e| {
+            EngineError::InvalidArgument(format!("load spec of {}: {e}", record.id))
+        })?;
+        overlay::mount_rootfs(&paths, &record.layers)?;
+        Ok(Prepared {
+            record,
+            spec,
+            paths,
+        })
+    }
+}
+
+fn write_cidfile(path: &std::path::Path, id: &str) -> Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => EngineError::InvalidArgument(format!(
+                "Container ID file found, make sure the other container isn't running or delete {}",
+                path.display()
+            )),
+            _ => io_err("create cidfile", path)(e),
+        })?;
+    f.write_all(id.as_bytes()).map_err(io_err("write", path))
+}
+
+/// /etc/hostname and /etc/hosts, bound into the container (Docker writes them too).
+fn write_etc_files(paths: &ContainerPaths, hostname: &str, network: NetworkMode) -> Result<()> {
+    std::fs::write(paths.hostname(), format!("{hostname}\n"))
+        .map_err(io_err("write", paths.hostname()))?;
+    let hosts = match network {
+        NetworkMode::Host => std::fs::read_to_string("/etc/hosts").unwrap_or_default(),
+        NetworkMode::None => "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n".to_string(),
+    };
+    std::fs::write(paths.hosts(), hosts).map_err(io_err("write", paths.hosts()))
+}
