@@ -17,12 +17,14 @@ mod controller;
 mod cpulist;
 mod error;
 pub mod hierarchy;
+pub mod stats;
 mod unimplemented;
 pub mod v1;
 pub mod v2;
 
 pub use error::CgroupError;
 pub use hierarchy::Hierarchy;
+pub use stats::Stats;
 
 use oci_spec::runtime::LinuxResources;
 use std::os::fd::OwnedFd;
@@ -76,6 +78,9 @@ pub trait CgroupManager {
 
     /// The cgroup's directory (v2) or its directory in the memory controller's tree (v1):
     /// for messages and tests.
+    /// What the cgroup has used so far (CPU time, memory, pids).
+    fn stats(&self) -> Result<Stats>;
+
     fn path(&self) -> &Path;
 }
 

@@ -64,6 +64,10 @@ pub enum Command {
     Unpause(ContainersArgs),
     /// Rename a container
     Rename(RenameArgs),
+    /// Display the running processes of a container
+    Top(TopArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(StatsArgs),
     /// Manage containers
     Container(ContainerArgs),
     /// Import the contents from a tarball or directory to create an image
@@ -154,6 +158,28 @@ pub struct AttachArgs {
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub sig_proxy: bool,
     pub container: String,
+}
+
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    pub container: String,
+    /// Options for ps (default -ef)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub ps_args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Show all containers (default shows just running)
+    #[arg(short, long)]
+    pub all: bool,
+    /// Disable streaming stats and only pull the first result
+    #[arg(long)]
+    pub no_stream: bool,
+    /// Do not truncate output
+    #[arg(long)]
+    pub no_trunc: bool,
+    pub containers: Vec<String>,
 }
 
 #[derive(Debug, Args)]

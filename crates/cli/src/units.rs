@@ -69,6 +69,25 @@ pub fn human_size(size: u64) -> String {
     format!("{s}{}", UNITS[i])
 }
 
+/// Docker's `units.BytesSize`: binary units, 4 significant digits (`1.449MiB`).
+pub fn bytes_size(size: u64) -> String {
+    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut v = size as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < UNITS.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    let digits = 4usize.saturating_sub(format!("{}", v.trunc() as u64).len());
+    let s = format!("{v:.digits$}");
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    };
+    format!("{s}{}", UNITS[i])
+}
+
 /// Docker's `units.HumanDuration`, as in "2 minutes ago".
 pub fn human_duration(secs: i64) -> String {
     let s = secs.max(0);
@@ -115,5 +134,7 @@ mod tests {
         assert_eq!(human_duration(120), "2 minutes");
         assert_eq!(human_duration(90), "About a minute");
         assert_eq!(human_duration(3 * 86400), "3 days");
+        assert_eq!(bytes_size(1_519_616), "1.449MiB");
+        assert_eq!(bytes_size(64 << 20), "64MiB");
     }
 }

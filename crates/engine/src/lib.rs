@@ -18,6 +18,7 @@ pub mod layout;
 mod lifecycle;
 pub mod logs;
 pub mod monitor;
+mod observe;
 pub mod options;
 mod overlay;
 pub mod record;

@@ -203,6 +203,14 @@ impl CgroupManager for Manager {
         freezer::thaw(self.freezer("thaw")?)
     }
 
+    fn stats(&self) -> Result<crate::Stats> {
+        crate::stats::v1(
+            self.controller_path("cpuacct"),
+            self.controller_path("memory"),
+            self.controller_path("pids"),
+        )
+    }
+
     fn path(&self) -> &Path {
         &self.main
     }

@@ -138,6 +138,10 @@ impl CgroupManager for Manager {
         freezer::thaw(&self.path)
     }
 
+    fn stats(&self) -> Result<crate::Stats> {
+        crate::stats::v2(&self.path)
+    }
+
     fn path(&self) -> &Path {
         &self.path
     }

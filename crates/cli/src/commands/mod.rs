@@ -4,6 +4,7 @@ mod containers;
 mod images;
 mod lifecycle;
 mod logs;
+mod observe;
 mod run;
 
 use crate::cli::{Command, ContainerCommand};
@@ -26,6 +27,8 @@ pub fn dispatch(engine: &Engine, command: Command) -> anyhow::Result<i32> {
         Command::Pause(args) => lifecycle::pause(engine, args),
         Command::Unpause(args) => lifecycle::unpause(engine, args),
         Command::Rename(args) => lifecycle::rename(engine, args),
+        Command::Top(args) => observe::top(engine, args),
+        Command::Stats(args) => observe::stats(engine, args),
         Command::Container(c) => match c.command {
             ContainerCommand::Prune { .. } => lifecycle::prune(engine),
             ContainerCommand::Ls(args) => containers::ps(engine, args),
