@@ -9,6 +9,7 @@ mod book_flags;
 mod cli;
 mod commands;
 mod table;
+mod template;
 mod units;
 
 use clap::{CommandFactory, FromArgMatches};

@@ -11,6 +11,7 @@
 pub mod attach;
 mod create;
 mod error;
+pub mod exec;
 pub mod fsutil;
 pub mod ids;
 mod inspect;
@@ -65,20 +66,26 @@ impl Engine {
     /// O_EXCL, so of two commands racing for one name exactly one wins.
     fn reserve_name(&self, name: &str, id: &str) -> Result<()> {
         let path = self.layout.names().join(name);
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-        {
-            Ok(mut f) => {
-                use std::io::Write;
-                f.write_all(id.as_bytes()).map_err(io_err("write", &path))
-            }
+        // The file appears with its content in one step (link of a finished temp file),
+        // so nobody ever sees a name without its owner.
+        let tmp = self
+            .layout
+            .names()
+            .join(format!(".{id}.{}", std::process::id()));
+        std::fs::write(&tmp, id).map_err(io_err("write", &tmp))?;
+        let linked = std::fs::hard_link(&tmp, &path);
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 let owner = std::fs::read_to_string(&path).unwrap_or_default();
-                if self.name_is_stale(&owner) {
+                if owner != id && self.name_is_stale(&owner) {
                     // Its owner never came to be (a creation killed half-way): reclaim it.
-                    let _ = std::fs::remove_file(&path);
+                    // Only the one who renames the stale file away may retry.
+                    let grave = self.layout.names().join(format!(".stale.{owner}.{id}"));
+                    if std::fs::rename(&path, &grave).is_ok() {
+                        let _ = std::fs::remove_file(&grave);
+                    }
                     return self.reserve_name(name, id);
                 }
                 Err(EngineError::NameInUse {
@@ -93,10 +100,6 @@ impl Engine {
     /// A name whose owner has no record and whose creation is over (or was cut short).
     fn name_is_stale(&self, owner: &str) -> bool {
         let dir = self.layout.container_dir(owner);
-        if owner.is_empty() {
-            // Written by a creator that died between creating and writing the file.
-            return true;
-        }
         let record = layout::ContainerPaths::new(&dir).record();
         match ContainerRecord::load(&record) {
             Ok(rec) => matches!(self.refresh(rec), Ok(None)),

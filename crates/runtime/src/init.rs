@@ -129,7 +129,7 @@ fn container_init(a: &InitArgs<'_>) -> Result<Infallible> {
 
 /// Signal state survives fork and exec: unblock everything and restore default actions
 /// (Rust itself ignores SIGPIPE, and a container must not inherit that).
-fn reset_signals() -> Result<()> {
+pub(crate) fn reset_signals() -> Result<()> {
     SigSet::empty()
         .thread_set_mask()
         .map_err(sys("reset signal mask"))?;
@@ -146,7 +146,7 @@ fn reset_signals() -> Result<()> {
 
 /// Switches to the spec's user and groups, keeping capabilities across the switch so that
 /// the spec's sets can be applied afterwards.
-fn switch_user(user: &oci_spec::runtime::User) -> Result<()> {
+pub(crate) fn switch_user(user: &oci_spec::runtime::User) -> Result<()> {
     let uid = Uid::from_raw(user.uid());
     let gid = Gid::from_raw(user.gid());
     let groups: Vec<Gid> = user
@@ -165,7 +165,7 @@ fn switch_user(user: &oci_spec::runtime::User) -> Result<()> {
 }
 
 /// Every fd above stderr closes at exec: the container gets only its stdio.
-fn close_fds_on_exec() -> Result<()> {
+pub(crate) fn close_fds_on_exec() -> Result<()> {
     // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags on our own fds.
     let r = unsafe {
         libc::syscall(

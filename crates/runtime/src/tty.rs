@@ -14,18 +14,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 /// Opens a pty, makes its slave the controlling terminal and stdio of this process, binds it
 /// on /dev/console, and returns the master for the runtime.
 pub fn setup_console() -> Result<PtyMaster> {
-    let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
-        .map_err(sys("open /dev/ptmx"))?;
-    grantpt(&master).map_err(sys("grantpt"))?;
-    unlockpt(&master).map_err(sys("unlockpt"))?;
-    let slave_path = ptsname_r(&master).map_err(sys("ptsname"))?;
-    let slave: OwnedFd = nix::fcntl::open(
-        slave_path.as_str(),
-        OFlag::O_RDWR | OFlag::O_NOCTTY,
-        nix::sys::stat::Mode::empty(),
-    )
-    .map_err(sys(format!("open {slave_path}")))?;
-
+    let (master, slave_path) = open_pty_as_stdio()?;
     // /dev/console is what some programs write to; Docker points it at the container's pty.
     if std::fs::File::create("/dev/console").is_ok() {
         mount(
@@ -37,7 +26,24 @@ pub fn setup_console() -> Result<PtyMaster> {
         )
         .map_err(sys("bind /dev/console"))?;
     }
+    Ok(master)
+}
 
+/// Opens a pty from this mount namespace's /dev/ptmx, makes its slave the controlling
+/// terminal and stdio of this process (a session leader), and returns the master and the
+/// slave's path. `exec` uses it as it is: /dev/console belongs to the container's init.
+pub(crate) fn open_pty_as_stdio() -> Result<(PtyMaster, String)> {
+    let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
+        .map_err(sys("open /dev/ptmx"))?;
+    grantpt(&master).map_err(sys("grantpt"))?;
+    unlockpt(&master).map_err(sys("unlockpt"))?;
+    let slave_path = ptsname_r(&master).map_err(sys("ptsname"))?;
+    let slave: OwnedFd = nix::fcntl::open(
+        slave_path.as_str(),
+        OFlag::O_RDWR | OFlag::O_NOCTTY,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(sys(format!("open {slave_path}")))?;
     // SAFETY: TIOCSCTTY takes an int argument; the fd is a valid open tty.
     if unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) } < 0 {
         return Err(sys("make the pty the controlling terminal")(
@@ -47,5 +53,5 @@ pub fn setup_console() -> Result<PtyMaster> {
     for fd in 0..3 {
         crate::init::dup_onto(slave.as_raw_fd(), fd)?;
     }
-    Ok(master)
+    Ok((master, slave_path))
 }

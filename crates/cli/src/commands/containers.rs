@@ -110,30 +110,36 @@ pub fn ps(engine: &Engine, args: PsArgs) -> anyhow::Result<i32> {
             units::human_duration(now - secs_of(&Some(c.created.clone())))
         )
     };
-    if args.format.as_deref() == Some("json") {
-        for c in &list {
-            let row = json!({
-                "Command": command(c),
-                "CreatedAt": c.created,
-                "ID": id(&c.id),
-                "Image": c.image,
-                "Labels": "",
-                "LocalVolumes": "0",
-                "Mounts": "",
-                "Names": c.name,
-                "Networks": "",
-                "Ports": "",
-                "RunningFor": created(c),
-                "Size": "0B",
-                "State": c.state.status.as_str(),
-                "Status": status_text(c),
-            });
-            println!("{row}");
+    let row_json = |c: &ContainerRecord| {
+        json!({
+            "Command": command(c),
+            "CreatedAt": c.created,
+            "ID": id(&c.id),
+            "Image": c.image,
+            "Labels": "",
+            "LocalVolumes": "0",
+            "Mounts": "",
+            "Names": c.name,
+            "Networks": "",
+            "Ports": "",
+            "RunningFor": created(c),
+            "Size": "0B",
+            "State": c.state.status.as_str(),
+            "Status": status_text(c),
+        })
+    };
+    match args.format.as_deref() {
+        None | Some("table") => {}
+        Some("json") => {
+            for c in &list {
+                println!("{}", row_json(c));
+            }
+            return Ok(0);
         }
-        return Ok(0);
-    }
-    if let Some(f) = args.format.as_deref().filter(|f| *f != "table") {
-        anyhow::bail!("unsupported format: {f} (use table or json)");
+        Some(t) => {
+            print_template(t, list.iter().map(row_json).collect())?;
+            return Ok(0);
+        }
     }
     let rows: Vec<Vec<String>> = list
         .iter()
@@ -180,32 +186,36 @@ pub fn inspect(engine: &Engine, args: InspectArgs) -> anyhow::Result<i32> {
         None | Some("json") => println!("{}", serde_json::to_string_pretty(&values)?),
         Some(t) => {
             for v in &values {
-                println!("{}", render_template(t, v)?);
+                println!(
+                    "{}",
+                    crate::template::render(t, v).map_err(|e| anyhow::anyhow!(e))?
+                );
             }
         }
     }
     Ok(code)
 }
 
-// Until the template module lands: `{{.A.B}}` paths only.
-fn render_template(t: &str, v: &serde_json::Value) -> anyhow::Result<String> {
-    let path = t
-        .trim()
-        .trim_start_matches("{{")
-        .trim_end_matches("}}")
-        .trim();
-    let mut cur = v;
-    for key in path
-        .trim_start_matches('.')
-        .split('.')
-        .filter(|k| !k.is_empty())
-    {
-        cur = cur
-            .get(key)
-            .ok_or_else(|| anyhow::anyhow!("template: no field {key}"))?;
+/// Prints rows through a `--format` Go template; `table ...` templates get a header and
+/// aligned columns.
+pub fn print_template(t: &str, rows: Vec<serde_json::Value>) -> anyhow::Result<()> {
+    use crate::template;
+    let rendered: Vec<String> = rows
+        .iter()
+        .map(|r| template::render(t, r).map_err(|e| anyhow::anyhow!(e)))
+        .collect::<anyhow::Result<_>>()?;
+    if template::is_table(t) {
+        let header = template::header(t);
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        let cells: Vec<Vec<String>> = rendered
+            .iter()
+            .map(|r| r.split('\t').map(String::from).collect())
+            .collect();
+        table::print(&header, &cells);
+    } else {
+        for r in rendered {
+            println!("{r}");
+        }
     }
-    Ok(match cur {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    })
+    Ok(())
 }

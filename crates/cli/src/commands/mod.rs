@@ -15,6 +15,7 @@ pub fn dispatch(engine: &Engine, command: Command) -> anyhow::Result<i32> {
     match command {
         Command::Run(args) => run::run(engine, *args),
         Command::Ps(args) => containers::ps(engine, args),
+        Command::Exec(args) => run::exec(engine, args),
         Command::Logs(args) => logs::logs(engine, args),
         Command::Start(args) => lifecycle::start(engine, args),
         Command::Stop(args) => lifecycle::stop(engine, args),

@@ -1,6 +1,6 @@
 //! `mydocker run`.
 
-use crate::cli::RunArgs;
+use crate::cli::{ExecArgs, RunArgs};
 use mydocker_engine::{
     Engine, EngineError, LogOptions, NetworkMode, Resources, RestartPolicy, RunOptions, RunResult,
     Ulimit,
@@ -131,4 +131,34 @@ fn parse_ulimit(s: &str) -> Result<Ulimit, EngineError> {
         soft,
         hard,
     })
+}
+
+/// `mydocker exec`. Docker exits 1 when the daemon refuses (no such or stopped container),
+/// and 126/127 when the command cannot be run.
+pub fn exec(engine: &Engine, args: ExecArgs) -> anyhow::Result<i32> {
+    if args.tty && args.interactive && !nix::unistd::isatty(std::io::stdin()).unwrap_or(false) {
+        eprintln!("mydocker: the input device is not a TTY");
+        return Ok(1);
+    }
+    let opts = mydocker_engine::exec::ExecOptions {
+        command: args.command,
+        interactive: args.interactive,
+        tty: args.tty,
+        detach: args.detach,
+        env: args.env,
+        workdir: args.workdir,
+        user: args.user,
+        privileged: args.privileged,
+    };
+    match engine.exec(&args.container, &opts) {
+        Ok(code) => Ok(code),
+        Err(e) => {
+            let code = match e.exit_code() {
+                126 | 127 => e.exit_code(),
+                _ => 1,
+            };
+            eprintln!("Error response from daemon: {e}");
+            Ok(code)
+        }
+    }
 }
