@@ -121,7 +121,7 @@ impl Engine {
         )?;
         let spec_json = serde_json::to_vec_pretty(&runtime_spec)
             .map_err(|e| EngineError::InvalidArgument(format!("encode spec: {e}")))?;
-        fsutil::write_atomic(&paths.spec(), &spec_json)?;
+        fsutil::write_atomic_with(&paths.spec(), &spec_json, !opts.remove)?;
         let mut config = opts.clone();
         if config.stop_signal.is_none() {
             config.stop_signal = image_config.stop_signal().clone();

@@ -4,7 +4,7 @@
 //! commands never lose each other's updates.
 
 use crate::error::{io_err, EngineError, Result};
-use crate::fsutil::write_atomic;
+use crate::fsutil::write_atomic_with;
 use crate::options::RunOptions;
 use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
@@ -145,7 +145,7 @@ impl ContainerRecord {
     pub fn save(&self, path: &Path) -> Result<()> {
         let data = serde_json::to_vec_pretty(self)
             .map_err(|e| EngineError::InvalidArgument(format!("encode record: {e}")))?;
-        write_atomic(path, &data)
+        write_atomic_with(path, &data, !self.config.remove)
     }
 
     pub fn load(path: &Path) -> Result<Self> {

@@ -283,6 +283,9 @@ impl Monitor<'_> {
             if let Some(c) = self.control.take() {
                 let _ = c.send(&Control::Started { pid: init.pid });
             }
+            if first {
+                release_startup_pages();
+            }
             let code = self.pump(&mut container, stdio, sfd, listener, log)?;
             let oom = oom_killed(&container);
             let destroyed = container.destroy();
@@ -591,6 +594,43 @@ fn reap_orphans(init: i32) {
                 _ => return,
             },
         }
+    }
+}
+
+/// The monitor lives as long as its container, but most code it ran (flag parsing, image
+/// lookup, the runtime) is done with. The kernel maps the pages of our binary and libraries
+/// in 64 KiB runs as they fault, so they stay counted as resident. Dropping the mappings of
+/// read-only, never-modified file pages gives that memory back; a page still needed faults
+/// back in from the page cache. Mappings holding private (modified) pages are left alone:
+/// dropping those would lose the modifications.
+fn release_startup_pages() {
+    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
+        return;
+    };
+    let mut current: Option<(usize, usize)> = None;
+    let mut candidates = Vec::new();
+    for line in smaps.lines() {
+        let mut parts = line.split_whitespace();
+        let first = parts.next().unwrap_or_default();
+        if let Some((start, end)) = first.split_once('-') {
+            if let (Ok(s), Ok(e)) = (usize::from_str_radix(start, 16), usize::from_str_radix(end, 16)) {
+                let perms = parts.next().unwrap_or_default();
+                let path = parts.nth(3).unwrap_or_default();
+                current = (!perms.contains('w') && path.starts_with('/')).then_some((s, e));
+                continue;
+            }
+        }
+        if let (Some(range), Some(kb)) = (current, line.strip_prefix("Anonymous:")) {
+            if kb.trim().trim_end_matches("kB").trim() == "0" {
+                candidates.push(range);
+            }
+            current = None;
+        }
+    }
+    for (start, end) in candidates {
+        // SAFETY: the range is a read-only file mapping with no private pages, so
+        // MADV_DONTNEED only drops page-table entries; the contents fault back unchanged.
+        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
     }
 }
 
