@@ -72,6 +72,10 @@ pub enum Command {
     Stats(StatsArgs),
     /// Manage containers
     Container(ContainerArgs),
+    /// Manage networks
+    Network(NetworkArgs),
+    /// List port mappings for the container
+    Port(PortArgs),
     /// Import the contents from a tarball or directory to create an image
     Import(ImportArgs),
     /// List images
@@ -219,6 +223,85 @@ pub struct RenameArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct PortArgs {
+    pub container: String,
+    /// PRIVATE_PORT[/PROTO]
+    pub port: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkArgs {
+    #[command(subcommand)]
+    pub command: NetworkCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NetworkCommand {
+    /// Create a network
+    Create {
+        /// Driver to manage the network (only bridge)
+        #[arg(short, long, default_value = "bridge")]
+        driver: String,
+        /// Subnet in CIDR format
+        #[arg(long)]
+        subnet: Option<String>,
+        /// IPv4 gateway for the subnet
+        #[arg(long)]
+        gateway: Option<std::net::Ipv4Addr>,
+        /// Restrict external access to the network
+        #[arg(long)]
+        internal: bool,
+        /// Set metadata on a network (key=value)
+        #[arg(long)]
+        label: Vec<String>,
+        name: String,
+    },
+    /// List networks
+    #[command(alias = "list")]
+    Ls {
+        /// Only display network IDs
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Display detailed information on one or more networks
+    Inspect {
+        #[arg(short, long)]
+        format: Option<String>,
+        #[arg(required = true)]
+        networks: Vec<String>,
+    },
+    /// Remove one or more networks
+    #[command(alias = "remove")]
+    Rm {
+        #[arg(required = true)]
+        networks: Vec<String>,
+    },
+    /// Remove all unused networks
+    Prune {
+        #[arg(short, long)]
+        force: bool,
+    },
+    /// Connect a container to a network
+    Connect {
+        #[arg(long)]
+        alias: Vec<String>,
+        #[arg(long)]
+        ip: Option<std::net::Ipv4Addr>,
+        network: String,
+        container: String,
+    },
+    /// Disconnect a container from a network
+    Disconnect {
+        #[arg(short, long)]
+        force: bool,
+        network: String,
+        container: String,
+    },
+    /// Recreate bridges and firewall rules from state (after a reboot or a flushed ruleset)
+    Reload,
+}
+
+#[derive(Debug, Args)]
 pub struct ContainerArgs {
     #[command(subcommand)]
     pub command: ContainerCommand,
@@ -288,9 +371,36 @@ pub struct RunArgs {
     /// Overwrite the default ENTRYPOINT of the image
     #[arg(long)]
     pub entrypoint: Option<String>,
-    /// Connect the container to a network: none or host
-    #[arg(long, alias = "net", default_value = "none")]
+    /// Connect a container to a network: bridge (default), NAME, none, host, container:NAME
+    #[arg(long, alias = "net", default_value = "bridge")]
     pub network: String,
+    /// Publish a container's port(s) to the host (e.g. 8080:80, 127.0.0.1:8443:443, 5353:53/udp)
+    #[arg(short, long)]
+    pub publish: Vec<String>,
+    /// Publish all exposed ports to random ports
+    #[arg(short = 'P', long)]
+    pub publish_all: bool,
+    /// IPv4 address (e.g. 172.30.100.104)
+    #[arg(long)]
+    pub ip: Option<std::net::Ipv4Addr>,
+    /// Container MAC address (e.g. 92:d0:c6:0a:29:33)
+    #[arg(long)]
+    pub mac_address: Option<String>,
+    /// Add network-scoped alias for the container
+    #[arg(long)]
+    pub network_alias: Vec<String>,
+    /// Set custom DNS servers
+    #[arg(long)]
+    pub dns: Vec<std::net::IpAddr>,
+    /// Set custom DNS search domains
+    #[arg(long)]
+    pub dns_search: Vec<String>,
+    /// Set DNS options
+    #[arg(long)]
+    pub dns_option: Vec<String>,
+    /// Add a custom host-to-IP mapping (host:ip)
+    #[arg(long)]
+    pub add_host: Vec<String>,
     /// Mount the container's root filesystem as read only
     #[arg(long)]
     pub read_only: bool,

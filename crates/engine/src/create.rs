@@ -55,6 +55,29 @@ impl Engine {
         let image = self.images.lookup(&opts.image)?;
         crate::validate::resources(&opts.resources)?;
         let args = spec::command_line(opts, &image.config)?;
+        let image_config = image.config.config().clone().unwrap_or_default();
+        let exposed_ports: Vec<String> = image_config.exposed_ports().clone().unwrap_or_default();
+        self.port_mappings(&opts.net.publish, opts.net.publish_all, &exposed_ports)?;
+        let netns_path = match &opts.network {
+            NetworkMode::Container(other) => {
+                let other = self.find_container(other)?;
+                if !other.state.init.is_alive() {
+                    return Err(EngineError::Conflict(format!(
+                        "cannot join network of a non running container: {}",
+                        other.id
+                    )));
+                }
+                Some(std::path::PathBuf::from(format!(
+                    "/proc/{}/ns/net",
+                    other.state.init.pid
+                )))
+            }
+            NetworkMode::Network(name) if name != crate::options::DEFAULT_NETWORK => {
+                self.networks()?.inspect(name)?;
+                None
+            }
+            _ => None,
+        };
 
         // 2. name and directory
         let id = ids::new_id();
@@ -87,10 +110,10 @@ impl Engine {
             .hostname
             .clone()
             .unwrap_or_else(|| ids::short_id(&id).to_string());
-        write_etc_files(&paths, &hostname, opts.network)?;
+        let (hosts, resolv) = self.initial_etc_files(&opts.network, &opts.net)?;
+        write_etc_files(&paths, &hostname, &hosts, &resolv)?;
 
         // 4. spec and record
-        let image_config = image.config.config().clone().unwrap_or_default();
         let user_spec = opts
             .user
             .clone()
@@ -117,6 +140,7 @@ impl Engine {
                 cwd,
                 user: &exec_user,
                 resources,
+                netns_path,
             },
         )?;
         let spec_json = serde_json::to_vec_pretty(&runtime_spec)
@@ -139,6 +163,8 @@ impl Engine {
             layers: image.layers.clone(),
             config,
             state,
+            exposed_ports,
+            endpoints: Vec::new(),
         };
         record.save(&paths.record())?;
         if let Some(cidfile) = &opts.cidfile {
@@ -194,13 +220,19 @@ fn write_cidfile(path: &std::path::Path, id: &str) -> Result<()> {
     f.write_all(id.as_bytes()).map_err(io_err("write", path))
 }
 
-/// /etc/hostname and /etc/hosts, bound into the container (Docker writes them too).
-fn write_etc_files(paths: &ContainerPaths, hostname: &str, network: NetworkMode) -> Result<()> {
-    std::fs::write(paths.hostname(), format!("{hostname}\n"))
-        .map_err(io_err("write", paths.hostname()))?;
-    let hosts = match network {
-        NetworkMode::Host => std::fs::read_to_string("/etc/hosts").unwrap_or_default(),
-        NetworkMode::None => "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n".to_string(),
-    };
-    std::fs::write(paths.hosts(), hosts).map_err(io_err("write", paths.hosts()))
+/// /etc/hostname, /etc/hosts and /etc/resolv.conf, bound into the container.
+fn write_etc_files(
+    paths: &ContainerPaths,
+    hostname: &str,
+    hosts: &str,
+    resolv: &str,
+) -> Result<()> {
+    for (path, text) in [
+        (paths.hostname(), format!("{hostname}\n")),
+        (paths.hosts(), hosts.to_string()),
+        (paths.resolv(), resolv.to_string()),
+    ] {
+        std::fs::write(&path, text).map_err(io_err("write", &path))?;
+    }
+    Ok(())
 }

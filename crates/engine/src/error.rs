@@ -11,6 +11,8 @@ pub enum EngineError {
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
     #[error(transparent)]
+    Network(#[from] mydocker_network::NetworkError),
+    #[error(transparent)]
     Cgroup(#[from] mydocker_runtime::cgroups::CgroupError),
     #[error("{0}")]
     InvalidArgument(String),

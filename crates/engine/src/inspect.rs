@@ -57,7 +57,7 @@ impl Engine {
             "Driver": "overlay2",
             "Platform": "linux",
             "HostConfig": {
-                "NetworkMode": match c.network { crate::NetworkMode::Host => "host", crate::NetworkMode::None => "none" },
+                "NetworkMode": c.network.to_string(),
                 "RestartPolicy": {
                     "Name": c.restart.name(),
                     "MaximumRetryCount": match c.restart { crate::options::RestartPolicy::OnFailure(n) => n, _ => 0 },
@@ -105,9 +105,50 @@ impl Engine {
                 "Entrypoint": c.entrypoint.as_ref().map(|e| json!([e])).unwrap_or(Value::Null),
                 "StopSignal": c.stop_signal.clone().unwrap_or_else(|| "SIGTERM".into()),
             },
-            "NetworkSettings": {
-                "Networks": {},
-            },
+            "NetworkSettings": network_settings(self, rec),
         })
     }
+}
+
+/// Docker's `NetworkSettings`: the first endpoint's address at the top, every network below.
+fn network_settings(engine: &Engine, rec: &ContainerRecord) -> Value {
+    let all = engine
+        .networks()
+        .and_then(|n| Ok(n.list()?))
+        .unwrap_or_default();
+    let mut networks = serde_json::Map::new();
+    let mut ports = serde_json::Map::new();
+    for ep in &rec.endpoints {
+        let info = all.iter().find(|i| i.endpoints.contains_key(&rec.id));
+        let (name, gateway, prefix) = info
+            .map(|i| (i.name.clone(), i.gateway.to_string(), i.subnet.prefix()))
+            .unwrap_or_default();
+        networks.insert(
+            name,
+            json!({
+                "Aliases": ep.aliases,
+                "IPAddress": ep.ip.to_string(),
+                "IPPrefixLen": prefix,
+                "Gateway": gateway,
+                "MacAddress": ep.mac,
+            }),
+        );
+        for p in &ep.ports {
+            let key = format!("{}/{}", p.container_port, p.protocol);
+            let entry = ports.entry(key).or_insert_with(|| json!([]));
+            if let Some(list) = entry.as_array_mut() {
+                list.push(
+                    json!({"HostIp": p.host_ip.to_string(), "HostPort": p.host_port.to_string()}),
+                );
+            }
+        }
+    }
+    let first = networks.values().next().cloned().unwrap_or(json!({}));
+    json!({
+        "IPAddress": first.get("IPAddress").cloned().unwrap_or(json!("")),
+        "Gateway": first.get("Gateway").cloned().unwrap_or(json!("")),
+        "MacAddress": first.get("MacAddress").cloned().unwrap_or(json!("")),
+        "Ports": ports,
+        "Networks": networks,
+    })
 }

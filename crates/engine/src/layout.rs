@@ -9,7 +9,7 @@
 //!     config.json                    the OCI runtime spec
 //!     upper/ work/                   its overlayfs writable layer
 //!     rootfs/                        the overlayfs mount point
-//!     hostname hosts                 files bound into the container
+//!     hostname hosts resolv.conf     files bound into the container
 //! <root>/names/<name>                the container id owning <name> (created O_EXCL)
 //! <exec root>/                       runtime files (pid files, sockets)
 //! ```
@@ -86,5 +86,8 @@ impl ContainerPaths {
     }
     pub fn hosts(&self) -> PathBuf {
         self.dir.join("hosts")
+    }
+    pub fn resolv(&self) -> PathBuf {
+        self.dir.join("resolv.conf")
     }
 }

@@ -19,6 +19,7 @@ pub mod layout;
 mod lifecycle;
 pub mod logs;
 pub mod monitor;
+mod networking;
 mod observe;
 pub mod options;
 mod overlay;
@@ -32,7 +33,10 @@ pub use error::{EngineError, Result};
 pub use layout::Layout;
 pub use lifecycle::{parse_signal, RunResult};
 pub use mydocker_image as image;
-pub use options::{LogOptions, NetworkMode, Resources, RestartPolicy, RunOptions, Ulimit};
+pub use mydocker_network as network;
+pub use options::{
+    LogOptions, NetworkMode, NetworkOptions, Resources, RestartPolicy, RunOptions, Ulimit,
+};
 pub use record::{ContainerRecord, Status};
 
 use error::io_err;

@@ -409,6 +409,7 @@ impl Engine {
         if rec.state.init.is_alive() {
             let _ = kill(Pid::from_raw(rec.state.init.pid), Signal::SIGKILL);
         }
+        let _ = self.disconnect_container(&rec.id);
         let _ = self.cgroup(&rec).and_then(|c| Ok(c.destroy()?));
         overlay::unmount_rootfs(&ContainerPaths::new(&dir))?;
         let _ = std::fs::remove_file(monitor::socket_path(&self.layout, &rec.id));
@@ -421,6 +422,7 @@ impl Engine {
         }
         rec.state.status = Status::Exited;
         rec.state.pid = 0;
+        rec.endpoints.clear();
         rec.state.exit_code = 137;
         rec.state.finished_at = Some(now_rfc3339());
         rec.state.error = "the container's monitor died".into();

@@ -26,27 +26,71 @@ pub struct Resources {
     pub pids_limit: Option<i64>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// `--network`: where the container's network namespace comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NetworkMode {
-    /// Its own network namespace with only `lo` (until bridge networking lands, the default).
-    #[default]
+    /// Its own network namespace with only `lo`.
     None,
     /// The host's network namespace.
     Host,
+    /// Another container's network namespace (`container:NAME`).
+    Container(String),
+    /// Its own namespace, attached to a bridge network (`bridge` is the default one).
+    Network(String),
 }
+
+impl Default for NetworkMode {
+    fn default() -> Self {
+        NetworkMode::Network(DEFAULT_NETWORK.into())
+    }
+}
+
+/// Docker's name for the default network.
+pub const DEFAULT_NETWORK: &str = "bridge";
 
 impl std::str::FromStr for NetworkMode {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "none" | "" | "default" => Ok(NetworkMode::None),
-            "host" => Ok(NetworkMode::Host),
-            other => Err(format!(
-                "network {other} not found (supported for now: none, host)"
-            )),
+        Ok(match s {
+            "none" => NetworkMode::None,
+            "host" => NetworkMode::Host,
+            "" | "default" | "bridge" => NetworkMode::default(),
+            other => match other.strip_prefix("container:") {
+                Some("") => return Err("--network container: needs a container name".into()),
+                Some(c) => NetworkMode::Container(c.to_string()),
+                None => NetworkMode::Network(other.to_string()),
+            },
+        })
+    }
+}
+
+impl std::fmt::Display for NetworkMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NetworkMode::None => f.write_str("none"),
+            NetworkMode::Host => f.write_str("host"),
+            NetworkMode::Container(c) => write!(f, "container:{c}"),
+            NetworkMode::Network(n) => f.write_str(n),
         }
     }
+}
+
+/// How the container appears on its network (`-p`, `--ip`, `--dns`, ...).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NetworkOptions {
+    /// `-p` specs as typed (`8080:80`, `127.0.0.1:8443:443/tcp`, `5353:53/udp`).
+    pub publish: Vec<String>,
+    /// `-P`: publish every port the image exposes on a random host port.
+    pub publish_all: bool,
+    pub ip: Option<std::net::Ipv4Addr>,
+    pub mac: Option<String>,
+    pub aliases: Vec<String>,
+    pub dns: Vec<std::net::IpAddr>,
+    pub dns_search: Vec<String>,
+    pub dns_options: Vec<String>,
+    /// `--add-host name:ip`.
+    pub add_hosts: Vec<(String, std::net::IpAddr)>,
 }
 
 /// A `--ulimit name=soft[:hard]`.
@@ -150,6 +194,8 @@ pub struct RunOptions {
     pub user: Option<String>,
     pub hostname: Option<String>,
     pub network: NetworkMode,
+    #[serde(default)]
+    pub net: NetworkOptions,
     pub interactive: bool,
     pub tty: bool,
     pub remove: bool,

@@ -139,6 +139,12 @@ pub struct ContainerRecord {
     pub layers: Vec<PathBuf>,
     pub config: RunOptions,
     pub state: State,
+    /// Ports the image exposes (`80/tcp`), for `-P`.
+    #[serde(default)]
+    pub exposed_ports: Vec<String>,
+    /// The container's attachments to networks while it runs.
+    #[serde(default)]
+    pub endpoints: Vec<mydocker_network::EndpointInfo>,
 }
 
 impl ContainerRecord {

@@ -133,7 +133,7 @@ fn spec_err(e: oci_spec::OciSpecError) -> EngineError {
 }
 
 /// Docker's default mounts, and the files the engine writes for the container.
-fn default_mounts(bundle: &Path, network: NetworkMode) -> Result<Vec<Mount>> {
+fn default_mounts(bundle: &Path) -> Result<Vec<Mount>> {
     let mut mounts = vec![
         mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"])?,
         mount(
@@ -193,14 +193,12 @@ fn default_mounts(bundle: &Path, network: NetworkMode) -> Result<Vec<Mount>> {
         &file("hosts"),
         &["rbind", "rprivate"],
     )?);
-    if network == NetworkMode::Host && Path::new("/etc/resolv.conf").exists() {
-        mounts.push(mount(
-            "/etc/resolv.conf",
-            "bind",
-            "/etc/resolv.conf",
-            &["rbind", "rprivate", "ro"],
-        )?);
-    }
+    mounts.push(mount(
+        "/etc/resolv.conf",
+        "bind",
+        &file("resolv.conf"),
+        &["rbind", "rprivate"],
+    )?);
     Ok(mounts)
 }
 
@@ -304,6 +302,8 @@ pub struct SpecInputs<'a> {
     pub cwd: String,
     pub user: &'a ExecUser,
     pub resources: LinuxResources,
+    /// The network namespace to join (`--network container:X`).
+    pub netns_path: Option<std::path::PathBuf>,
 }
 
 pub fn build(opts: &RunOptions, inputs: SpecInputs<'_>) -> Result<Spec> {
@@ -339,8 +339,16 @@ pub fn build(opts: &RunOptions, inputs: SpecInputs<'_>) -> Result<Spec> {
         namespace(LinuxNamespaceType::Mount)?,
         namespace(LinuxNamespaceType::Cgroup)?,
     ];
-    if opts.network == NetworkMode::None {
-        namespaces.push(namespace(LinuxNamespaceType::Network)?);
+    match (&opts.network, inputs.netns_path) {
+        (NetworkMode::Host, _) => {}
+        (_, Some(path)) => namespaces.push(
+            LinuxNamespaceBuilder::default()
+                .typ(LinuxNamespaceType::Network)
+                .path(path)
+                .build()
+                .map_err(spec_err)?,
+        ),
+        (_, None) => namespaces.push(namespace(LinuxNamespaceType::Network)?),
     }
     let linux = LinuxBuilder::default()
         .namespaces(namespaces)
@@ -370,7 +378,7 @@ pub fn build(opts: &RunOptions, inputs: SpecInputs<'_>) -> Result<Spec> {
     spec.set_process(Some(process))
         .set_root(Some(root))
         .set_hostname(Some(inputs.hostname.to_string()))
-        .set_mounts(Some(default_mounts(inputs.bundle, opts.network)?))
+        .set_mounts(Some(default_mounts(inputs.bundle)?))
         .set_linux(Some(linux));
     Ok(spec)
 }

@@ -66,6 +66,8 @@ use crate::state::{Locked, Store};
 
 /// The networks under one mydocker root.
 pub struct Networks {
+    /// Device name of the default `bridge` network.
+    default_bridge: String,
     store: Store,
     firewall: Box<dyn Firewall>,
 }
@@ -120,9 +122,17 @@ impl Networks {
     /// Opens with another firewall driver (e.g. [`NoFirewall`], or [`Nftables::new`] with another table name).
     pub fn open_with(root: &Path, firewall: Box<dyn Firewall>) -> Result<Self> {
         Ok(Networks {
+            default_bridge: DEFAULT_BRIDGE.into(),
             store: Store::open(root)?,
             firewall,
         })
+    }
+
+    /// Uses another device name for the default `bridge` network (engines with separate
+    /// state roots on one host must not share a bridge).
+    pub fn with_default_bridge(mut self, name: &str) -> Self {
+        self.default_bridge = name.to_string();
+        self
     }
 
     /// Applies the firewall plan for `nets`.
@@ -242,7 +252,7 @@ impl Networks {
             &locked,
             CreateRequest {
                 name: DEFAULT_NETWORK.into(),
-                bridge: Some(DEFAULT_BRIDGE.into()),
+                bridge: Some(self.default_bridge.clone()),
                 ..Default::default()
             },
         )

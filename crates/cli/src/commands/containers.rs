@@ -110,6 +110,19 @@ pub fn ps(engine: &Engine, args: PsArgs) -> anyhow::Result<i32> {
             units::human_duration(now - secs_of(&Some(c.created.clone())))
         )
     };
+    let ports = |c: &ContainerRecord| {
+        c.endpoints
+            .iter()
+            .flat_map(|e| &e.ports)
+            .map(|p| {
+                format!(
+                    "{}:{}->{}/{}",
+                    p.host_ip, p.host_port, p.container_port, p.protocol
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let row_json = |c: &ContainerRecord| {
         json!({
             "Command": command(c),
@@ -150,7 +163,7 @@ pub fn ps(engine: &Engine, args: PsArgs) -> anyhow::Result<i32> {
                 command(c),
                 created(c),
                 status_text(c),
-                String::new(),
+                ports(c),
                 c.name.clone(),
             ]
         })

@@ -4,6 +4,7 @@ mod containers;
 mod images;
 mod lifecycle;
 mod logs;
+mod network;
 mod observe;
 mod run;
 
@@ -34,6 +35,8 @@ pub fn dispatch(engine: &Engine, command: Command) -> anyhow::Result<i32> {
             ContainerCommand::Prune { .. } => lifecycle::prune(engine),
             ContainerCommand::Ls(args) => containers::ps(engine, args),
         },
+        Command::Network(args) => network::network(engine, args.command),
+        Command::Port(args) => network::port(engine, args),
         Command::Import(args) => images::import(engine, args),
         Command::Images(args) => images::images(engine, args),
     }

@@ -31,7 +31,34 @@ pub fn run(engine: &Engine, args: RunArgs) -> anyhow::Result<i32> {
     if let Some(sig) = &args.stop_signal {
         mydocker_engine::parse_signal(sig)?;
     }
+    let add_hosts = args
+        .add_host
+        .iter()
+        .map(|h| {
+            let bad = || {
+                EngineError::InvalidArgument(format!(
+                    "invalid argument \"{h}\" for \"--add-host\" flag: invalid IP address"
+                ))
+            };
+            let (name, ip) = h
+                .split_once(':')
+                .or_else(|| h.split_once('='))
+                .ok_or_else(bad)?;
+            Ok((name.to_string(), ip.parse().map_err(|_| bad())?))
+        })
+        .collect::<Result<Vec<_>, EngineError>>()?;
     let opts = RunOptions {
+        net: mydocker_engine::NetworkOptions {
+            publish: args.publish,
+            publish_all: args.publish_all,
+            ip: args.ip,
+            mac: args.mac_address,
+            aliases: args.network_alias,
+            dns: args.dns,
+            dns_search: args.dns_search,
+            dns_options: args.dns_option,
+            add_hosts,
+        },
         detach: args.detach,
         restart,
         log: parse_log_opts(&args.log_opt)?,

@@ -251,9 +251,25 @@ impl Monitor<'_> {
                 Ok(c) => c,
                 Err(e) => {
                     self.record_failure(&e);
+                    let _ = overlay::unmount_rootfs(&self.prepared.paths);
                     return Err(e);
                 }
             };
+            // The network namespace exists and nothing runs in it yet: connect it now.
+            match self
+                .engine
+                .connect_container(&self.prepared.record, container.pid().as_raw())
+                .and_then(|ep| self.engine.record_endpoint(&self.prepared.record.id, ep))
+            {
+                Ok(rec) => self.prepared.record = rec,
+                Err(e) => {
+                    let _ = self.engine.disconnect_container(&self.prepared.record.id);
+                    let _ = container.destroy();
+                    self.record_failure(&e);
+                    let _ = overlay::unmount_rootfs(&self.prepared.paths);
+                    return Err(e);
+                }
+            }
             if first {
                 if let Some(c) = &self.control {
                     let _ = c.send(&Control::Created {
@@ -265,6 +281,7 @@ impl Monitor<'_> {
                 self.accept_clients(listener);
             }
             if let Err(e) = container.start() {
+                let _ = self.engine.disconnect_container(&self.prepared.record.id);
                 let e = EngineError::from(e);
                 self.record_failure(&e);
                 let _ = overlay::unmount_rootfs(&self.prepared.paths);
@@ -288,11 +305,14 @@ impl Monitor<'_> {
             }
             let code = self.pump(&mut container, stdio, sfd, listener, log)?;
             let oom = oom_killed(&container);
+            // Firewall rules and addresses first, then processes and cgroup, then rootfs.
+            let disconnected = self.engine.disconnect_container(&self.prepared.record.id);
             let destroyed = container.destroy();
             let unmounted = overlay::unmount_rootfs(&self.prepared.paths);
             let policy = self.prepared.record.config.restart;
             let (rec, restart) = record::update(self.dir(), |r| {
                 r.state.pid = 0;
+                r.endpoints.clear();
                 r.state.exit_code = code;
                 r.state.oom_killed = oom;
                 r.state.finished_at = Some(now_rfc3339());
@@ -307,6 +327,7 @@ impl Monitor<'_> {
                 Ok(restart)
             })?;
             self.prepared.record = rec;
+            disconnected?;
             destroyed?;
             unmounted?;
             if !restart {
@@ -613,7 +634,10 @@ fn release_startup_pages() {
         let mut parts = line.split_whitespace();
         let first = parts.next().unwrap_or_default();
         if let Some((start, end)) = first.split_once('-') {
-            if let (Ok(s), Ok(e)) = (usize::from_str_radix(start, 16), usize::from_str_radix(end, 16)) {
+            if let (Ok(s), Ok(e)) = (
+                usize::from_str_radix(start, 16),
+                usize::from_str_radix(end, 16),
+            ) {
                 let perms = parts.next().unwrap_or_default();
                 let path = parts.nth(3).unwrap_or_default();
                 current = (!perms.contains('w') && path.starts_with('/')).then_some((s, e));
