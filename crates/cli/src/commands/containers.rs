@@ -134,7 +134,7 @@ pub fn ps(engine: &Engine, args: PsArgs) -> anyhow::Result<i32> {
             "Mounts": "",
             "Names": c.name,
             "Networks": "",
-            "Ports": "",
+            "Ports": ports(c),
             "RunningFor": created(c),
             "Size": "0B",
             "State": c.state.status.as_str(),
