@@ -74,6 +74,10 @@ pub enum Command {
     Container(ContainerArgs),
     /// Manage networks
     Network(NetworkArgs),
+    /// Manage volumes
+    Volume(VolumeArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(CpArgs),
     /// List port mappings for the container
     Port(PortArgs),
     /// Import the contents from a tarball or directory to create an image
@@ -220,6 +224,54 @@ pub struct StatsArgs {
 pub struct RenameArgs {
     pub container: String,
     pub new_name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CpArgs {
+    /// CONTAINER:SRC_PATH or a local path
+    pub src: String,
+    /// CONTAINER:DEST_PATH or a local path
+    pub dst: String,
+}
+
+#[derive(Debug, Args)]
+pub struct VolumeArgs {
+    #[command(subcommand)]
+    pub command: VolumeCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VolumeCommand {
+    /// Create a volume
+    Create { name: Option<String> },
+    /// List volumes
+    #[command(alias = "list")]
+    Ls {
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Display detailed information on one or more volumes
+    Inspect {
+        #[arg(short, long)]
+        format: Option<String>,
+        #[arg(required = true)]
+        volumes: Vec<String>,
+    },
+    /// Remove one or more volumes
+    #[command(alias = "remove")]
+    Rm {
+        #[arg(short, long)]
+        force: bool,
+        #[arg(required = true)]
+        volumes: Vec<String>,
+    },
+    /// Remove unused volumes (anonymous ones; all unused with -a)
+    Prune {
+        #[arg(short, long)]
+        all: bool,
+        #[arg(short, long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -401,6 +453,15 @@ pub struct RunArgs {
     /// Add a custom host-to-IP mapping (host:ip)
     #[arg(long)]
     pub add_host: Vec<String>,
+    /// Bind mount a volume (/host:/ctr[:ro], name:/ctr, /ctr)
+    #[arg(short, long)]
+    pub volume: Vec<String>,
+    /// Attach a filesystem mount (type=bind|volume|tmpfs,src=,dst=,readonly)
+    #[arg(long)]
+    pub mount: Vec<String>,
+    /// Mount a tmpfs directory (/run[:size=64m])
+    #[arg(long)]
+    pub tmpfs: Vec<String>,
     /// Mount the container's root filesystem as read only
     #[arg(long)]
     pub read_only: bool,

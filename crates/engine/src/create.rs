@@ -110,6 +110,7 @@ impl Engine {
             .hostname
             .clone()
             .unwrap_or_else(|| ids::short_id(&id).to_string());
+        let extra_mounts = self.prepare_mounts(&opts.mounts, &paths.rootfs())?;
         let (hosts, resolv) = self.initial_etc_files(&opts.network, &opts.net)?;
         write_etc_files(&paths, &hostname, &hosts, &resolv)?;
 
@@ -141,6 +142,7 @@ impl Engine {
                 user: &exec_user,
                 resources,
                 netns_path,
+                extra_mounts,
             },
         )?;
         let spec_json = serde_json::to_vec_pretty(&runtime_spec)

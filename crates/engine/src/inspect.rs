@@ -89,7 +89,14 @@ impl Engine {
                     "MergedDir": paths.rootfs(),
                 },
             },
-            "Mounts": [],
+            "Mounts": c.mounts.iter().map(|m| {
+                let (typ, name, source) = match &m.source {
+                    crate::volumes::MountSource::Bind { path } => ("bind", String::new(), path.display().to_string()),
+                    crate::volumes::MountSource::Volume { name, .. } => ("volume", name.clone(), self.volume_data(name).display().to_string()),
+                    crate::volumes::MountSource::Tmpfs { .. } => ("tmpfs", String::new(), String::new()),
+                };
+                json!({"Type": typ, "Name": name, "Source": source, "Destination": m.target, "RW": !m.read_only})
+            }).collect::<Vec<_>>(),
             "Config": {
                 "Hostname": rec.hostname,
                 "User": c.user.clone().unwrap_or_default(),

@@ -9,6 +9,7 @@
 //! [`lifecycle`](crate::lifecycle) holds the commands that act on it afterwards.
 
 pub mod attach;
+mod copy;
 mod create;
 mod error;
 pub mod exec;
@@ -27,8 +28,10 @@ pub mod record;
 pub mod spec;
 pub mod user;
 pub mod validate;
+pub mod volumes;
 
 pub use attach::ClientOptions;
+pub use copy::CpPath;
 pub use error::{EngineError, Result};
 pub use layout::Layout;
 pub use lifecycle::{parse_signal, RunResult};

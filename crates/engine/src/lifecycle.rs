@@ -243,7 +243,7 @@ impl Engine {
     }
 
     /// `mydocker rm [-f]`.
-    pub fn remove(&self, name_or_id: &str, force: bool) -> Result<String> {
+    pub fn remove(&self, name_or_id: &str, force: bool, volumes: bool) -> Result<String> {
         let rec = self.find_container(name_or_id)?;
         if rec.state.status.is_active() {
             if !force {
@@ -267,6 +267,9 @@ impl Engine {
             Ok(rec) => self.remove_container_files(&rec)?,
             Err(EngineError::NoSuchContainer(_)) => {}
             Err(e) => return Err(e),
+        }
+        if volumes {
+            self.remove_anonymous_volumes(&rec.config.mounts);
         }
         Ok(rec.id)
     }

@@ -196,6 +196,9 @@ pub struct RunOptions {
     pub network: NetworkMode,
     #[serde(default)]
     pub net: NetworkOptions,
+    /// `-v`, `--mount` and `--tmpfs`, parsed.
+    #[serde(default)]
+    pub mounts: Vec<crate::volumes::MountRequest>,
     pub interactive: bool,
     pub tty: bool,
     pub remove: bool,

@@ -304,6 +304,8 @@ pub struct SpecInputs<'a> {
     pub resources: LinuxResources,
     /// The network namespace to join (`--network container:X`).
     pub netns_path: Option<std::path::PathBuf>,
+    /// Volumes, binds and tmpfs mounts, after Docker's defaults.
+    pub extra_mounts: Vec<Mount>,
 }
 
 pub fn build(opts: &RunOptions, inputs: SpecInputs<'_>) -> Result<Spec> {
@@ -378,7 +380,12 @@ pub fn build(opts: &RunOptions, inputs: SpecInputs<'_>) -> Result<Spec> {
     spec.set_process(Some(process))
         .set_root(Some(root))
         .set_hostname(Some(inputs.hostname.to_string()))
-        .set_mounts(Some(default_mounts(inputs.bundle)?))
+        .set_mounts(Some(
+            default_mounts(inputs.bundle)?
+                .into_iter()
+                .chain(inputs.extra_mounts)
+                .collect(),
+        ))
         .set_linux(Some(linux));
     Ok(spec)
 }

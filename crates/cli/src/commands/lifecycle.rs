@@ -44,7 +44,7 @@ pub fn kill(engine: &Engine, args: KillArgs) -> anyhow::Result<i32> {
 
 pub fn rm(engine: &Engine, args: RmArgs) -> anyhow::Result<i32> {
     Ok(for_each(&args.containers, |c| {
-        engine.remove(c, args.force).map(|_| ())
+        engine.remove(c, args.force, args.volumes).map(|_| ())
     }))
 }
 

@@ -7,6 +7,7 @@ mod logs;
 mod network;
 mod observe;
 mod run;
+mod volume;
 
 use crate::cli::{Command, ContainerCommand};
 use mydocker_engine::Engine;
@@ -37,6 +38,8 @@ pub fn dispatch(engine: &Engine, command: Command) -> anyhow::Result<i32> {
         },
         Command::Network(args) => network::network(engine, args.command),
         Command::Port(args) => network::port(engine, args),
+        Command::Volume(args) => volume::volume(engine, args.command),
+        Command::Cp(args) => volume::cp(engine, args),
         Command::Import(args) => images::import(engine, args),
         Command::Images(args) => images::images(engine, args),
     }

@@ -1,6 +1,7 @@
 //! `mydocker run`.
 
 use crate::cli::{ExecArgs, RunArgs};
+use mydocker_engine::volumes;
 use mydocker_engine::{
     Engine, EngineError, LogOptions, NetworkMode, Resources, RestartPolicy, RunOptions, RunResult,
     Ulimit,
@@ -47,7 +48,18 @@ pub fn run(engine: &Engine, args: RunArgs) -> anyhow::Result<i32> {
             Ok((name.to_string(), ip.parse().map_err(|_| bad())?))
         })
         .collect::<Result<Vec<_>, EngineError>>()?;
+    let mut mounts = Vec::new();
+    for v in &args.volume {
+        mounts.push(volumes::parse_volume(v)?);
+    }
+    for m in &args.mount {
+        mounts.push(volumes::parse_mount(m)?);
+    }
+    for t in &args.tmpfs {
+        mounts.push(volumes::parse_tmpfs(t)?);
+    }
     let opts = RunOptions {
+        mounts,
         net: mydocker_engine::NetworkOptions {
             publish: args.publish,
             publish_all: args.publish_all,

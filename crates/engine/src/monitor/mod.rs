@@ -233,6 +233,8 @@ impl Monitor<'_> {
         };
         if self.prepared.record.config.remove || (self.is_new && result.is_err()) {
             let _ = self.engine.remove_container_files(&self.prepared.record);
+            self.engine
+                .remove_anonymous_volumes(&self.prepared.record.config.mounts);
         }
         self.broadcast(&Frame::Exit(code));
         result.map(|_| ())
