@@ -1,28 +1,31 @@
-//! Layer archives: unpacking a tar or tar.gz into a layer directory while hashing it, and
-//! packing a directory into a tar.
+//! Layer archives: reading a (possibly compressed) layer tar while hashing it and unpacking it
+//! into a layer directory, and packing a directory into a tar.
 //!
-//! The diff id of a layer is the sha256 of its uncompressed tar stream, so the stream is hashed
-//! as it is unpacked, to its very end (including padding after the end-of-archive marker).
-//! Compression is detected from magic bytes, never from the file name.
+//! A layer arrives as a *blob*: a tar, or a gzip or zstd compressed tar. Two digests are taken
+//! in the same single pass ([`stage_layer`]): the blob digest (what manifests name) over the raw
+//! bytes, and the diff id (what the image config names) over the uncompressed tar, to its very
+//! end (including padding after the end-of-archive marker). The raw bytes can be kept as a blob
+//! file on the way, so `save` can emit the layer byte for byte. Compression is detected from
+//! magic bytes, never from a file name or media type.
 //!
-//! Unpacking is defensive: an entry with a `..` component is refused (not silently skipped),
-//! and the `tar` crate refuses entries that would land outside the destination through a
-//! symlinked parent or a hard link. Absolute paths are made relative, as `tar -C` does.
-//! Directory entries are applied last, deepest first, so a read-only directory does not block
-//! the creation of its children (the same order `tar::Archive::unpack` uses).
+//! Unpacking itself is in [`crate::unpack`]: it never leaves the destination and refuses
+//! archives that try to.
 
 use std::error::Error as StdError;
 use std::fs::{self, File};
-use std::io::{self, BufReader, BufWriter, Read, Seek};
+use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::os::unix::fs::FileTypeExt;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
-use tar::{Archive, Builder, EntryType, HeaderMode};
+use sha2::{Digest as _, Sha256};
+use tar::{Archive, Builder, HeaderMode};
 use thiserror::Error;
 
-use crate::digest::HashingReader;
+use crate::digest::{HashingReader, SHA256_PREFIX};
 use crate::special;
+use crate::unpack::{unpack_entries, UnpackOptions};
+use crate::whiteout;
 
 /// Why a layer archive could not be read, unpacked or built.
 #[derive(Debug, Error)]
@@ -31,14 +34,17 @@ pub enum ArchiveError {
     Open(#[source] io::Error),
     #[error("source is empty")]
     Empty,
-    #[error("unsupported compression {0}: only uncompressed tar and gzip are supported")]
+    #[error("unsupported compression {0}: only uncompressed tar, gzip and zstd are supported")]
     UnsupportedCompression(&'static str),
     #[error("reading archive: {}", root_cause(.0))]
     Read(#[source] io::Error),
     #[error("unexpected end of archive (truncated, or not a tar file)")]
     Truncated,
-    #[error("archive entry {} escapes the layer root", .0.display())]
-    UnsafeEntry(PathBuf),
+    #[error("archive entry {} refused: {reason}", entry.display())]
+    UnsafeEntry {
+        entry: PathBuf,
+        reason: UnsafeReason,
+    },
     #[error("unpacking entry {}: {}", entry.display(), root_cause(source))]
     Unpack {
         entry: PathBuf,
@@ -51,6 +57,47 @@ pub enum ArchiveError {
         #[source]
         source: io::Error,
     },
+    #[error("writing blob {}: {}", path.display(), chain(source))]
+    WriteBlob {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Why an entry of a layer tar was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnsafeReason {
+    /// A `..` component.
+    ParentDir,
+    /// A name starting with `/` in a layer of a loaded image.
+    Absolute,
+    /// A parent component is a symlink (or not a directory) inside the layer.
+    ThroughLink(PathBuf),
+    /// A hard link whose target is not an entry of the same layer.
+    LinkOutside,
+    /// A block or character device where devices are not allowed.
+    Device,
+}
+
+impl std::fmt::Display for UnsafeReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UnsafeReason::ParentDir => f.write_str("path contains '..'"),
+            UnsafeReason::Absolute => f.write_str("absolute path"),
+            UnsafeReason::ThroughLink(through) => write!(
+                f,
+                "parent {} is a symlink or not a directory; writing through it could escape the layer",
+                through.display()
+            ),
+            UnsafeReason::LinkOutside => {
+                f.write_str("hard link target is not an earlier entry of this layer")
+            }
+            UnsafeReason::Device => {
+                f.write_str("device nodes are only unpacked when running as root")
+            }
+        }
+    }
 }
 
 /// What unpacking produced.
@@ -60,135 +107,206 @@ pub struct Unpacked {
     pub diff_id: String,
     /// Sum of the sizes of the regular files in the layer.
     pub size: u64,
+    /// Length of the uncompressed tar stream.
+    pub tar_size: u64,
+    /// `sha256:<hex>` of the raw (possibly compressed) bytes read.
+    pub blob_digest: String,
+    /// Length of the raw bytes read.
+    pub blob_size: u64,
+    /// How the raw bytes were compressed.
+    pub compression: Compression,
 }
 
+/// Compression of a layer blob.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Compression {
+pub enum Compression {
     None,
     Gzip,
+    Zstd,
 }
 
-/// Unpacks the tar or tar.gz at `source` into `dest` (created if missing).
+impl Compression {
+    /// The OCI media type of a layer blob with this compression.
+    pub fn oci_media_type(self) -> &'static str {
+        match self {
+            Compression::None => "application/vnd.oci.image.layer.v1.tar",
+            Compression::Gzip => "application/vnd.oci.image.layer.v1.tar+gzip",
+            Compression::Zstd => "application/vnd.oci.image.layer.v1.tar+zstd",
+        }
+    }
+}
+
+/// Unpacks the tar, tar.gz or tar.zst at `source` into `dest` (created if missing), making
+/// absolute names relative as `docker import` does. No blob is kept.
+#[cfg(test)]
 pub fn unpack_layer(source: &Path, dest: &Path) -> Result<Unpacked, ArchiveError> {
-    let mut file = File::open(source).map_err(ArchiveError::Open)?;
-    let compression = detect_compression(&mut file)?;
-    let reader: Box<dyn Read> = match compression {
-        Compression::None => Box::new(BufReader::new(file)),
-        Compression::Gzip => Box::new(MultiGzDecoder::new(BufReader::new(file))),
+    let file = File::open(source).map_err(ArchiveError::Open)?;
+    let options = UnpackOptions::layer(crate::unpack::AbsolutePaths::Strip);
+    stage_layer(file, dest, None, &options, &mut |_| {})
+}
+
+/// Reads one layer blob from `raw`: copies it to `blob_out` (when given), decompresses it,
+/// unpacks it into `dest` (created if missing) and returns both digests. `progress` is called
+/// with the raw bytes read so far.
+pub fn stage_layer(
+    raw: impl Read,
+    dest: &Path,
+    blob_out: Option<&Path>,
+    options: &UnpackOptions,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Unpacked, ArchiveError> {
+    let blob_file = match blob_out {
+        Some(path) => Some(BufWriter::with_capacity(
+            1 << 20,
+            File::create(path).map_err(|source| ArchiveError::WriteBlob {
+                path: path.to_path_buf(),
+                source,
+            })?,
+        )),
+        None => None,
     };
+    let mut tee = Tee {
+        inner: BufReader::with_capacity(1 << 20, raw),
+        copy: blob_file,
+        hasher: Sha256::new(),
+        bytes: 0,
+        progress,
+    };
+    let (compression, magic) = sniff(&mut tee)?;
     fs::create_dir_all(dest).map_err(|source| ArchiveError::Unpack {
         entry: PathBuf::from("."),
         source,
     })?;
-    let mut archive = Archive::new(HashingReader::new(reader));
-    archive.set_preserve_permissions(true);
-    archive.set_preserve_ownerships(true);
-    archive.set_preserve_mtime(true);
-    archive.set_unpack_xattrs(false);
-    archive.set_overwrite(true);
-    let unpacked = unpack_entries(&mut archive, dest);
-    let reader = archive.into_inner();
-    let size = match unpacked {
-        Ok(size) => size,
-        // Ran out of data in the middle of an entry: say so rather than "failed to write".
-        Err(ArchiveError::Read(_) | ArchiveError::Unpack { .. }) if reader.reached_eof() => {
-            return Err(ArchiveError::Truncated)
-        }
-        Err(err) => return Err(err),
-    };
-    let (diff_id, _) = reader.finish().map_err(ArchiveError::Read)?;
-    Ok(Unpacked { diff_id, size })
-}
-
-fn unpack_entries<R: Read>(archive: &mut Archive<R>, dest: &Path) -> Result<u64, ArchiveError> {
-    let mut size = 0;
-    let mut directories = Vec::new();
-    for entry in archive.entries().map_err(ArchiveError::Read)? {
-        let mut entry = entry.map_err(ArchiveError::Read)?;
-        let path = entry.path().map_err(ArchiveError::Read)?.into_owned();
-        if has_parent_component(&path) {
-            return Err(ArchiveError::UnsafeEntry(path));
-        }
-        let kind = entry.header().entry_type();
-        if kind.is_hard_link() {
-            let target = entry.link_name().map_err(ArchiveError::Read)?;
-            if target.is_some_and(|t| has_parent_component(&t)) {
-                return Err(ArchiveError::UnsafeEntry(path));
+    let head = io::Cursor::new(magic);
+    let (unpacked, tar_size, diff_id) = {
+        let stream = head.chain(&mut tee);
+        let reader: Box<dyn Read + '_> = match compression {
+            Compression::None => Box::new(stream),
+            Compression::Gzip => Box::new(MultiGzDecoder::new(stream)),
+            Compression::Zstd => Box::new(
+                zstd::stream::read::Decoder::with_buffer(BufReader::new(stream))
+                    .map_err(ArchiveError::Read)?,
+            ),
+        };
+        let mut archive = Archive::new(HashingReader::new(reader));
+        let unpacked = unpack_entries(&mut archive, dest, options);
+        let reader = archive.into_inner();
+        let size = match unpacked {
+            Ok(size) => size,
+            // Ran out of data in the middle of an entry: say so rather than "failed to write".
+            Err(ArchiveError::Read(_) | ArchiveError::Unpack { .. }) if reader.reached_eof() => {
+                return Err(ArchiveError::Truncated)
             }
-        }
-        if matches!(kind, EntryType::Regular | EntryType::Continuous) {
-            size += entry.size();
-        }
-        if kind == EntryType::Directory {
-            directories.push(entry);
-            continue;
-        }
-        unpack_entry(&mut entry, &path, dest)?;
-        if special::is_special(kind) {
-            // The tar crate writes these as empty regular files; turn them into the real thing.
-            special::make(entry.header(), &path, dest).map_err(|source| ArchiveError::Unpack {
-                entry: path,
-                source,
-            })?;
-        }
-    }
-    directories.sort_by(|a, b| b.path_bytes().cmp(&a.path_bytes()));
-    for mut dir in directories {
-        let path = dir.path().map_err(ArchiveError::Read)?.into_owned();
-        unpack_entry(&mut dir, &path, dest)?;
-    }
-    Ok(size)
-}
-
-fn unpack_entry<R: Read>(
-    entry: &mut tar::Entry<'_, R>,
-    path: &Path,
-    dest: &Path,
-) -> Result<(), ArchiveError> {
-    match entry.unpack_in(dest) {
-        Ok(true) => Ok(()),
-        // The tar crate declines entries it considers outside the destination.
-        Ok(false) => Err(ArchiveError::UnsafeEntry(path.to_path_buf())),
-        Err(source) => Err(ArchiveError::Unpack {
-            entry: path.to_path_buf(),
+            Err(err) => return Err(err),
+        };
+        let (diff_id, tar_size) = reader.finish().map_err(|e| {
+            if e.kind() == io::ErrorKind::UnexpectedEof {
+                ArchiveError::Truncated
+            } else {
+                ArchiveError::Read(e)
+            }
+        })?;
+        (size, tar_size, diff_id)
+    };
+    // Whatever follows the compressed stream is part of the blob too.
+    io::copy(&mut tee, &mut io::sink()).map_err(ArchiveError::Read)?;
+    let Tee {
+        copy,
+        hasher,
+        bytes,
+        ..
+    } = tee;
+    if let (Some(mut copy), Some(path)) = (copy, blob_out) {
+        copy.flush().map_err(|source| ArchiveError::WriteBlob {
+            path: path.to_path_buf(),
             source,
-        }),
+        })?;
+    }
+    Ok(Unpacked {
+        diff_id,
+        size: unpacked,
+        tar_size,
+        blob_digest: format!("{SHA256_PREFIX}{}", hex::encode(hasher.finalize())),
+        blob_size: bytes,
+        compression,
+    })
+}
+
+/// Hashes, counts and optionally copies every byte read through it.
+struct Tee<'p, R> {
+    inner: R,
+    copy: Option<BufWriter<File>>,
+    hasher: Sha256,
+    bytes: u64,
+    progress: &'p mut dyn FnMut(u64),
+}
+
+impl<R: Read> Read for Tee<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        if let Some(copy) = &mut self.copy {
+            copy.write_all(&buf[..n])?;
+        }
+        self.bytes += n as u64;
+        if n > 0 {
+            (self.progress)(self.bytes);
+        }
+        Ok(n)
     }
 }
 
-fn has_parent_component(path: &Path) -> bool {
-    path.components().any(|c| c == Component::ParentDir)
-}
-
-/// Looks at the first bytes (<https://en.wikipedia.org/wiki/List_of_file_signatures>) and
-/// rewinds the file.
-fn detect_compression(file: &mut File) -> Result<Compression, ArchiveError> {
-    let mut magic = [0u8; 6];
+/// Reads the first bytes (<https://en.wikipedia.org/wiki/List_of_file_signatures>) and
+/// returns them with the compression they announce.
+fn sniff(reader: &mut impl Read) -> Result<(Compression, Vec<u8>), ArchiveError> {
+    let mut magic = vec![0u8; 6];
     let mut read = 0;
     while read < magic.len() {
-        match file.read(&mut magic[read..]) {
+        match reader.read(&mut magic[read..]) {
             Ok(0) => break,
             Ok(n) => read += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(ArchiveError::Read(e)),
         }
     }
-    file.rewind().map_err(ArchiveError::Read)?;
-    let magic = &magic[..read];
+    magic.truncate(read);
+    Ok((detect_compression(&magic)?, magic))
+}
+
+/// The compression announced by the first bytes of a blob.
+pub fn detect_compression(magic: &[u8]) -> Result<Compression, ArchiveError> {
     match magic {
         [] => Err(ArchiveError::Empty),
         [0x1f, 0x8b, ..] => Ok(Compression::Gzip),
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => Ok(Compression::Zstd),
         [b'B', b'Z', b'h', ..] => Err(ArchiveError::UnsupportedCompression("bzip2")),
         [0xfd, b'7', b'z', b'X', b'Z', 0x00] => Err(ArchiveError::UnsupportedCompression("xz")),
-        [0x28, 0xb5, 0x2f, 0xfd, ..] => Err(ArchiveError::UnsupportedCompression("zstd")),
         _ => Ok(Compression::None),
     }
+}
+
+/// A reader that decompresses `raw` according to its magic bytes.
+pub fn decompressed<'a>(raw: impl Read + 'a) -> Result<Box<dyn Read + 'a>, ArchiveError> {
+    let mut raw = BufReader::new(raw);
+    let (compression, magic) = sniff(&mut raw)?;
+    let stream = io::Cursor::new(magic).chain(raw);
+    Ok(match compression {
+        Compression::None => Box::new(stream),
+        Compression::Gzip => Box::new(MultiGzDecoder::new(stream)),
+        Compression::Zstd => Box::new(
+            zstd::stream::read::Decoder::with_buffer(BufReader::new(stream))
+                .map_err(ArchiveError::Read)?,
+        ),
+    })
 }
 
 /// Writes a tar of the contents of `dir` to `out`: entries relative to `dir`, in sorted order,
 /// symlinks stored as links (never followed), modes, owners and mtimes kept. Sockets are
 /// skipped, as GNU tar does; hard links are stored as separate files.
-pub fn pack_directory(dir: &Path, out: &Path) -> Result<(), ArchiveError> {
+///
+/// With [`PackMode::OverlayUpper`] the directory is a container's overlayfs upper dir and its
+/// whiteouts are written in OCI form (see [`crate::whiteout`]).
+pub fn pack_directory(dir: &Path, out: &Path, mode: PackMode) -> Result<(), ArchiveError> {
     let meta = fs::metadata(dir).map_err(ArchiveError::Open)?;
     if !meta.is_dir() {
         return Err(ArchiveError::Open(io::Error::from(
@@ -199,7 +317,7 @@ pub fn pack_directory(dir: &Path, out: &Path) -> Result<(), ArchiveError> {
     let mut builder = Builder::new(BufWriter::new(file));
     builder.follow_symlinks(false);
     builder.mode(HeaderMode::Complete);
-    pack_children(&mut builder, dir, Path::new(""))?;
+    pack_children(&mut builder, dir, Path::new(""), mode)?;
     builder
         .into_inner()
         .and_then(|w| w.into_inner().map_err(io::IntoInnerError::into_error))
@@ -207,11 +325,21 @@ pub fn pack_directory(dir: &Path, out: &Path) -> Result<(), ArchiveError> {
     Ok(())
 }
 
+/// How [`pack_directory`] treats overlayfs whiteouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PackMode {
+    /// Every node as it is (`import` of a directory).
+    Plain,
+    /// 0/0 char devices become `.wh.NAME`, opaque directories get `.wh..wh..opq` (`commit`).
+    OverlayUpper,
+}
+
 /// Appends the entries below `dir/rel` in sorted, depth-first order.
 fn pack_children<W: io::Write>(
     builder: &mut Builder<W>,
     dir: &Path,
     rel: &Path,
+    mode: PackMode,
 ) -> Result<(), ArchiveError> {
     let full = dir.join(rel);
     let mut children: Vec<PathBuf> = fs::read_dir(&full)
@@ -229,6 +357,12 @@ fn pack_children<W: io::Write>(
         if file_type.is_socket() {
             continue;
         }
+        if mode == PackMode::OverlayUpper && whiteout::is_overlay_whiteout(&meta) {
+            let mut name = std::ffi::OsString::from(whiteout::WHITEOUT_PREFIX);
+            name.push(child.file_name().unwrap_or_default());
+            append_marker(builder, &rel.join(name), &meta).map_err(pack_err(&path))?;
+            continue;
+        }
         if file_type.is_fifo() || file_type.is_char_device() || file_type.is_block_device() {
             special::append(builder, &child, &meta).map_err(pack_err(&path))?;
             continue;
@@ -237,10 +371,34 @@ fn pack_children<W: io::Write>(
             .append_path_with_name(&path, &child)
             .map_err(pack_err(&path))?;
         if file_type.is_dir() {
-            pack_children(builder, dir, &child)?;
+            if mode == PackMode::OverlayUpper
+                && whiteout::is_opaque(&path).map_err(pack_err(&path))?
+            {
+                append_marker(builder, &child.join(whiteout::OPAQUE_MARKER), &meta)
+                    .map_err(pack_err(&path))?;
+            }
+            pack_children(builder, dir, &child, mode)?;
         }
     }
     Ok(())
+}
+
+/// An empty regular file entry (an OCI whiteout or opaque marker), owned by root, with the
+/// mtime of the node it stands for.
+fn append_marker<W: io::Write>(
+    builder: &mut Builder<W>,
+    name: &Path,
+    meta: &fs::Metadata,
+) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_size(0);
+    header.set_mode(0o644);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_mtime(u64::try_from(meta.mtime()).unwrap_or(0));
+    builder.append_data(&mut header, name, io::empty())
 }
 
 fn pack_err(path: &Path) -> impl FnOnce(io::Error) -> ArchiveError {
@@ -276,7 +434,7 @@ fn chain(err: &dyn StdError) -> String {
 mod tests {
     use super::*;
     use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
-    use tar::Header;
+    use tar::{EntryType, Header};
 
     /// A GNU header with its numeric fields filled, as real archivers write them.
     fn test_header() -> Header {
@@ -327,7 +485,7 @@ mod tests {
         fs::write(&src, builder.into_inner().unwrap()).unwrap();
         let dest = dir.path().join("x/out");
         let err = unpack_layer(&src, &dest).unwrap_err();
-        assert!(matches!(err, ArchiveError::UnsafeEntry(_)), "{err}");
+        assert!(matches!(err, ArchiveError::UnsafeEntry { .. }), "{err}");
         assert!(!dir.path().join("x/evil").exists());
     }
 
@@ -393,7 +551,7 @@ mod tests {
         )
         .unwrap();
         let tar = dir.path().join("out.tar");
-        pack_directory(&src, &tar).unwrap();
+        pack_directory(&src, &tar, PackMode::Plain).unwrap();
         let out = dir.path().join("out");
         unpack_layer(&tar, &out).unwrap();
         let mode = fs::metadata(out.join("bin/tool"))

@@ -11,6 +11,7 @@ use thiserror::Error;
 
 use crate::archive::ArchiveError;
 use crate::change::ChangeError;
+use crate::load::LoadError;
 use crate::reference::ReferenceError;
 
 /// Result alias used throughout the crate.
@@ -64,6 +65,37 @@ pub enum ImageError {
         path: PathBuf,
         source: nix::errno::Errno,
     },
+
+    /// `load` refused the archive; nothing was added to the store.
+    #[error("loading {source_name}: {reason}")]
+    Load {
+        source_name: String,
+        reason: LoadError,
+    },
+
+    /// Packing or unpacking a container's upper dir failed; nothing was added to the store.
+    #[error("committing {}: {reason}", upper.display())]
+    Commit {
+        upper: PathBuf,
+        reason: ArchiveError,
+    },
+
+    /// A layer has no stored blob (it was imported before blobs were kept), so it cannot be
+    /// saved with its diff id.
+    #[error("layer {chain_id} has no stored blob; import or load the image again to save it")]
+    LayerBlobMissing { chain_id: String },
+
+    /// `rmi name:tag` of the last tag of an image a container uses, without force.
+    #[error("conflict: unable to remove repository reference \"{reference}\" (must force) - a container is using its referenced image {short_id}")]
+    ReferenceInUse { reference: String, short_id: String },
+
+    /// `rmi <id>` of an image a container uses, without force.
+    #[error("conflict: unable to delete {short_id} (must be forced) - image is being used by a container")]
+    ImageInUse { short_id: String },
+
+    /// `rmi <id>` of an image with several tags, without force.
+    #[error("conflict: unable to delete {short_id} (must be forced) - image is referenced in multiple repositories")]
+    MultipleReferences { short_id: String },
 
     /// An image's config names a layer that is not in the store.
     #[error("image {image} needs layer {chain_id}, which is missing from the store")]

@@ -22,6 +22,25 @@ pub struct LayerRecord {
     pub parent: Option<String>,
     /// Bytes of regular files in the unpacked layer.
     pub size: u64,
+    /// Length of the uncompressed layer tar (the diff id's input); absent in layers written
+    /// before blobs were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tar_size: Option<u64>,
+    /// The layer's blob in `blobs/sha256/` as it arrived (compressed or not), which `save`
+    /// emits so digests round-trip.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blob: Option<BlobRef>,
+}
+
+/// A blob of the store and how to describe it in a manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobRef {
+    /// `sha256:<hex>`; the file is `blobs/sha256/<hex>`.
+    pub digest: String,
+    /// OCI media type (`application/vnd.oci.image.layer.v1.tar+gzip`, ...).
+    pub media_type: String,
+    /// Bytes.
+    pub size: u64,
 }
 
 impl LayerRecord {

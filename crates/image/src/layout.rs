@@ -1,10 +1,11 @@
 //! Where things live under the store root, and how files there are written.
 //!
 //! ```text
-//! <root>/blobs/sha256/<hex>          content-addressed blobs (image configs for now)
+//! <root>/blobs/sha256/<hex>          content-addressed blobs: configs, manifests, layer blobs
 //! <root>/images/sha256/<hex>         one record per image; names which blobs are image configs
 //! <root>/layers/<chain hex>/diff/    unpacked layer, an overlayfs lower dir
 //! <root>/layers/<chain hex>/layer.json
+//! <root>/l/<16 hex>                  -> ../layers/<chain hex>/diff, short overlayfs lower dirs
 //! <root>/repositories.json           "name:tag" -> image id
 //! <root>/lock                        flock taken for every read (shared) and mutation (exclusive)
 //! <root>/tmp/                        staging area, entries renamed into place when complete
@@ -61,6 +62,11 @@ impl Layout {
         self.layers_dir().join(chain_hex)
     }
 
+    /// `l/`: short symlinks to layer diff dirs (see [`crate::links`]).
+    pub fn links_dir(&self) -> PathBuf {
+        self.root.join("l")
+    }
+
     pub fn repositories(&self) -> PathBuf {
         self.root.join("repositories.json")
     }
@@ -79,6 +85,7 @@ impl Layout {
             self.blobs_dir(),
             self.images_dir(),
             self.layers_dir(),
+            self.links_dir(),
             self.tmp_dir(),
         ] {
             fs::create_dir_all(&dir)

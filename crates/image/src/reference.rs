@@ -91,6 +91,22 @@ impl Reference {
     }
 }
 
+impl Reference {
+    /// The fully qualified form, `docker.io/library/busybox:latest`, as OCI annotations and
+    /// other engines spell it.
+    pub fn full_name(&self) -> String {
+        let (domain, _) = split_domain(&self.repository);
+        let repository = match domain {
+            Some(_) => self.repository.clone(),
+            None if self.repository.contains('/') => {
+                format!("{DEFAULT_DOMAIN}/{}", self.repository)
+            }
+            None => format!("{DEFAULT_DOMAIN}/{OFFICIAL_REPO_PREFIX}{}", self.repository),
+        };
+        format!("{repository}:{}", self.tag)
+    }
+}
+
 impl fmt::Display for Reference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.repository, self.tag)
@@ -296,6 +312,15 @@ mod tests {
             Reference::parse(&hex),
             Err(ReferenceError::HexName(_))
         ));
+    }
+
+    #[test]
+    fn full_name_qualifies_docker_hub_names() {
+        let full = |s: &str| Reference::parse(s).unwrap().full_name();
+        assert_eq!(full("busybox"), "docker.io/library/busybox:latest");
+        assert_eq!(full("foo/bar:1"), "docker.io/foo/bar:1");
+        assert_eq!(full("localhost:5000/x:y"), "localhost:5000/x:y");
+        assert_eq!(full("quay.io/a/b"), "quay.io/a/b:latest");
     }
 
     #[test]

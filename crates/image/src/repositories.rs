@@ -47,6 +47,11 @@ impl Repositories {
         self.tags.insert(tag, id)
     }
 
+    /// Removes `tag`, returning the image it pointed at.
+    pub fn remove(&mut self, tag: &str) -> Option<String> {
+        self.tags.remove(tag)
+    }
+
     /// Tags of image `id`, sorted.
     pub fn tags_of(&self, id: &str) -> Vec<String> {
         self.tags
