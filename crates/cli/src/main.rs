@@ -26,6 +26,9 @@ fn main() -> ExitCode {
     if args.nth(1).as_deref() == Some(std::ffi::OsStr::new(mydocker_engine::monitor::MONITOR_ARG)) {
         let root = args.next().unwrap_or_default().into();
         let exec_root = args.next().unwrap_or_default().into();
+        if let Ok(level) = std::env::var("MYDOCKER_LOG_LEVEL") {
+            init_logging(&level);
+        }
         return ExitCode::from(mydocker_engine::monitor::main(root, exec_root) as u8);
     }
     let command = Cli::command();

@@ -187,12 +187,16 @@ pub fn inspect(engine: &Engine, args: InspectArgs) -> anyhow::Result<i32> {
     let mut values = Vec::new();
     let mut code = 0;
     for name in &args.names {
+        // Like Docker: a container first, then an image of that name.
         match engine.find_container(name) {
             Ok(rec) => values.push(engine.inspect_container(&rec)),
-            Err(_) => {
-                eprintln!("Error: No such object: {name}");
-                code = 1;
-            }
+            Err(_) => match engine.images().inspect(name) {
+                Ok(v) => values.push(v),
+                Err(_) => {
+                    eprintln!("Error: No such object: {name}");
+                    code = 1;
+                }
+            },
         }
     }
     match args.format.as_deref() {

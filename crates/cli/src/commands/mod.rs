@@ -9,7 +9,7 @@ mod observe;
 mod run;
 mod volume;
 
-use crate::cli::{Command, ContainerCommand};
+use crate::cli::{Command, ContainerCommand, ImageCommand};
 use mydocker_engine::Engine;
 
 /// Runs a command; returns the process exit code.
@@ -42,6 +42,27 @@ pub fn dispatch(engine: &Engine, command: Command) -> anyhow::Result<i32> {
         Command::Cp(args) => volume::cp(engine, args),
         Command::Import(args) => images::import(engine, args),
         Command::Images(args) => images::images(engine, args),
+        Command::Load(args) => images::load(engine, args),
+        Command::Save(args) => images::save(engine, args),
+        Command::Tag(args) => images::tag(engine, args),
+        Command::Rmi(args) => images::rmi(engine, args),
+        Command::History(args) => images::history(engine, args),
+        Command::Commit(args) => images::commit(engine, args),
+        Command::Export(args) => images::export(engine, args),
+        Command::Image(a) => match a.command {
+            ImageCommand::Ls(args) => images::images(engine, args),
+            ImageCommand::Inspect {
+                format,
+                images: names,
+            } => images::inspect(engine, &names, format.as_deref()),
+            ImageCommand::Prune { all, .. } => images::prune(engine, all),
+            ImageCommand::Rm(args) => images::rmi(engine, args),
+            ImageCommand::History(args) => images::history(engine, args),
+            ImageCommand::Tag(args) => images::tag(engine, args),
+            ImageCommand::Import(args) => images::import(engine, args),
+            ImageCommand::Load(args) => images::load(engine, args),
+            ImageCommand::Save(args) => images::save(engine, args),
+        },
     }
 }
 

@@ -66,8 +66,15 @@ pub fn spawn(layout: &Layout, request: &Control) -> Result<MonitorHandle> {
         .arg(&layout.root)
         .arg(&layout.exec_root)
         .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
+        .stdout(std::process::Stdio::null());
+    // With --log-level debug or info the monitor's steps (most of a container's start) go
+    // to the same stderr as ours; otherwise it has nothing to say to a terminal.
+    let level = tracing::level_filters::LevelFilter::current();
+    if level >= tracing::level_filters::LevelFilter::INFO {
+        cmd.env("MYDOCKER_LOG_LEVEL", level.to_string().to_lowercase());
+    } else {
+        cmd.stderr(std::process::Stdio::null());
+    }
     // SAFETY: between fork and exec we only call async-signal-safe functions (dup2, setsid).
     unsafe {
         cmd.pre_exec(move || {
