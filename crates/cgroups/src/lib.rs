@@ -76,10 +76,11 @@ pub trait CgroupManager {
         })
     }
 
-    /// The cgroup's directory (v2) or its directory in the memory controller's tree (v1):
-    /// for messages and tests.
     /// What the cgroup has used so far (CPU time, memory, pids).
     fn stats(&self) -> Result<Stats>;
+
+    /// The cgroup's directory (v2) or its directory in the memory controller's tree (v1):
+    /// for messages and tests.
 
     fn path(&self) -> &Path;
 }

@@ -30,6 +30,11 @@ pub struct Cli {
     )]
     pub log_level: String,
 
+    /// The default network of containers run without --network: `bridge`, or `none` to
+    /// disable the default bridge (like dockerd's --bridge=none)
+    #[arg(long, global = true, env = "MYDOCKER_BRIDGE", default_value = "bridge")]
+    pub bridge: String,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -440,8 +445,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub entrypoint: Option<String>,
     /// Connect a container to a network: bridge (default), NAME, none, host, container:NAME
-    #[arg(long, alias = "net", default_value = "bridge")]
-    pub network: String,
+    #[arg(long, alias = "net")]
+    pub network: Option<String>,
     /// Publish a container's port(s) to the host (e.g. 8080:80, 127.0.0.1:8443:443, 5353:53/udp)
     #[arg(short, long)]
     pub publish: Vec<String>,

@@ -64,7 +64,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
     });
     let engine = Engine::open(Layout::new(root, exec_root))?;
-    commands::dispatch(&engine, cli.command)
+    commands::dispatch(&engine, cli.command, &cli.bridge)
 }
 
 /// clap's errors are several lines with usage; ours are one line, exit 125 like Docker's

@@ -10,7 +10,11 @@
 //!     upper/ work/                   its overlayfs writable layer
 //!     rootfs/                        the overlayfs mount point
 //!     hostname hosts resolv.conf     files bound into the container
-//! <root>/names/<name>                the container id owning <name> (created O_EXCL)
+//!     <id>-json.log                  its log (json-file, rotated to .1, .2, ...)
+//!     lock                           flock guarding read-modify-write of the record
+//! <root>/names/<name>                the container id owning <name> (made by hard link)
+//! <root>/volumes/<name>/_data        volumes (see volumes.rs)
+//! <root>/network/                    networks and their endpoints (mydocker-network)
 //! <exec root>/                       runtime files (pid files, sockets)
 //! ```
 

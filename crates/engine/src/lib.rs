@@ -71,8 +71,9 @@ impl Engine {
         &self.layout
     }
 
-    /// Claims `name` for container `id`: the file `<root>/names/<name>` is created with
-    /// O_EXCL, so of two commands racing for one name exactly one wins.
+    /// Claims `name` for container `id`: the file `<root>/names/<name>` appears by a hard
+    /// link of a finished temp file (link fails if it exists), so of two commands racing
+    /// for one name exactly one wins.
     fn reserve_name(&self, name: &str, id: &str) -> Result<()> {
         let path = self.layout.names().join(name);
         // The file appears with its content in one step (link of a finished temp file),

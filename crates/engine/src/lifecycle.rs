@@ -229,8 +229,13 @@ impl Engine {
     }
 
     /// `mydocker restart`.
-    pub fn restart(&self, name_or_id: &str, timeout: Option<i64>) -> Result<()> {
-        self.stop(name_or_id, timeout, None)?;
+    pub fn restart(
+        &self,
+        name_or_id: &str,
+        timeout: Option<i64>,
+        signal: Option<&str>,
+    ) -> Result<()> {
+        self.stop(name_or_id, timeout, signal)?;
         self.start(name_or_id, None).map(|_| ())
     }
 
@@ -401,7 +406,12 @@ impl Engine {
             return Ok(Some(rec));
         }
         let dir = self.layout.container_dir(&rec.id);
-        let _lock = record::lock(&dir)?;
+        if !dir.exists() {
+            return Ok(None); // removed meanwhile (a --rm container's monitor finished)
+        }
+        let Ok(_lock) = record::lock(&dir) else {
+            return Ok(None);
+        };
         let path = ContainerPaths::new(&dir).record();
         let Ok(mut rec) = ContainerRecord::load(&path) else {
             return Ok(None);

@@ -57,6 +57,9 @@ fn container_init(a: &InitArgs<'_>) -> Result<Infallible> {
         unshare(CloneFlags::CLONE_NEWCGROUP).map_err(sys("unshare cgroup namespace"))?;
     }
     setsid().map_err(sys("setsid"))?;
+    if a.plan.creates(LinuxNamespaceType::Network) {
+        crate::loopback::bring_up()?;
+    }
     if a.plan.creates(LinuxNamespaceType::Uts) {
         if let Some(h) = spec.hostname() {
             tracing::debug!("setting hostname {h}");

@@ -23,6 +23,7 @@ mod error;
 pub mod exec;
 mod init;
 pub mod join;
+mod loopback;
 pub mod mounts;
 pub mod namespaces;
 pub mod rlimits;

@@ -34,7 +34,7 @@ pub fn stop(engine: &Engine, args: StopArgs) -> anyhow::Result<i32> {
 
 pub fn restart(engine: &Engine, args: StopArgs) -> anyhow::Result<i32> {
     Ok(for_each(&args.containers, |c| {
-        engine.restart(c, args.timeout)
+        engine.restart(c, args.timeout, args.signal.as_deref())
     }))
 }
 

@@ -13,9 +13,9 @@ use crate::cli::{Command, ContainerCommand, ImageCommand};
 use mydocker_engine::Engine;
 
 /// Runs a command; returns the process exit code.
-pub fn dispatch(engine: &Engine, command: Command) -> anyhow::Result<i32> {
+pub fn dispatch(engine: &Engine, command: Command, default_network: &str) -> anyhow::Result<i32> {
     match command {
-        Command::Run(args) => run::run(engine, *args),
+        Command::Run(args) => run::run(engine, *args, default_network),
         Command::Ps(args) => containers::ps(engine, args),
         Command::Exec(args) => run::exec(engine, args),
         Command::Logs(args) => logs::logs(engine, args),

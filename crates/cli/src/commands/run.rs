@@ -7,8 +7,13 @@ use mydocker_engine::{
     Ulimit,
 };
 
-pub fn run(engine: &Engine, args: RunArgs) -> anyhow::Result<i32> {
-    let network: NetworkMode = args.network.parse().map_err(EngineError::InvalidArgument)?;
+pub fn run(engine: &Engine, args: RunArgs, default_network: &str) -> anyhow::Result<i32> {
+    let network: NetworkMode = args
+        .network
+        .as_deref()
+        .unwrap_or(default_network)
+        .parse()
+        .map_err(EngineError::InvalidArgument)?;
     let ulimits = args
         .ulimit
         .iter()

@@ -606,8 +606,8 @@ fn handle_input(frame: Frame, container: &Container, stdio: &mut Stdio3) {
     }
 }
 
-/// As a subreaper we inherit orphans (e.g. daemonized processes of `exec -d`); reap them
-/// so they do not linger as zombies. The container's init is left to `try_wait`.
+/// As a subreaper we inherit orphans that the container's init would not reap (processes
+/// in its tree that lost their parent); reap them so they do not linger as zombies. The container's init is left to `try_wait`.
 fn reap_orphans(init: i32) {
     use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
     loop {
