@@ -81,6 +81,8 @@ pub enum Command {
     Network(NetworkArgs),
     /// Manage volumes
     Volume(VolumeArgs),
+    /// Manage mydocker itself
+    System(SystemArgs),
     /// Copy files/folders between a container and the local filesystem
     Cp(CpArgs),
     /// List port mappings for the container
@@ -245,6 +247,22 @@ pub struct StatsArgs {
 pub struct RenameArgs {
     pub container: String,
     pub new_name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SystemArgs {
+    #[command(subcommand)]
+    pub command: SystemCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SystemCommand {
+    /// Remove every container, network, volume and image of this root (like podman's)
+    Reset {
+        /// Do not prompt for confirmation (required: there is no prompt)
+        #[arg(short, long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -456,3 +456,26 @@ mod tests {
         assert!(parse_signal("NOPE").is_err());
     }
 }
+
+impl Engine {
+    /// `mydocker system reset`: removes every container (running ones are killed), network
+    /// (the default bridge included: its device and firewall table), volume and image of
+    /// this root, then the root's directories. Like `podman system reset`.
+    pub fn reset(&self) -> Result<()> {
+        for rec in self.containers()? {
+            self.remove(&rec.id, true, true)?;
+        }
+        self.networks()?.reset()?;
+        for dir in [
+            self.layout.root.join("volumes"),
+            self.layout.root.join("network"),
+            self.layout.image_root(),
+            self.layout.containers(),
+            self.layout.names(),
+            self.layout.exec_root.clone(),
+        ] {
+            fsutil::remove_dir_all(&dir)?;
+        }
+        Ok(())
+    }
+}

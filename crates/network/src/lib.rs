@@ -305,6 +305,27 @@ impl Networks {
     }
 
     /// `network prune`: removes every network without endpoints (except `bridge`); returns their names.
+    /// Removes every network, the default one included, with whatever endpoints they still
+    /// have (`system reset`): afterwards this root has no bridge, address or rule left.
+    pub fn reset(&self) -> Result<()> {
+        let locked = self.store.lock()?;
+        let mut nets = locked.load_all()?;
+        let ids: Vec<String> = nets
+            .iter()
+            .flat_map(|n| n.endpoints.keys().cloned())
+            .collect();
+        for id in ids {
+            self.detach(&locked, &mut nets, &id, |_| true)?;
+        }
+        let mut errors = ErrorList::default();
+        for n in nets.clone() {
+            if let Err(e) = self.remove_locked(&locked, &mut nets, &n) {
+                errors.0.push(e);
+            }
+        }
+        errors.into_result()
+    }
+
     pub fn prune(&self) -> Result<Vec<String>> {
         let locked = self.store.lock()?;
         let mut nets = locked.load_all()?;

@@ -40,6 +40,17 @@ pub fn dispatch(engine: &Engine, command: Command, default_network: &str) -> any
         Command::Port(args) => network::port(engine, args),
         Command::Volume(args) => volume::volume(engine, args.command),
         Command::Cp(args) => volume::cp(engine, args),
+        Command::System(s) => match s.command {
+            crate::cli::SystemCommand::Reset { force } => {
+                if !force {
+                    anyhow::bail!(
+                        "system reset removes everything under this root; pass -f to confirm"
+                    );
+                }
+                engine.reset()?;
+                Ok(0)
+            }
+        },
         Command::Import(args) => images::import(engine, args),
         Command::Images(args) => images::images(engine, args),
         Command::Load(args) => images::load(engine, args),
