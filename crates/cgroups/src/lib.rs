@@ -81,7 +81,6 @@ pub trait CgroupManager {
 
     /// The cgroup's directory (v2) or its directory in the memory controller's tree (v1):
     /// for messages and tests.
-
     fn path(&self) -> &Path;
 }
 
