@@ -162,7 +162,7 @@ impl Engine {
         let _lock = crate::record::lock(&paths.dir)?;
         let mounted = is_mount_point(&paths.rootfs());
         if !mounted {
-            overlay::mount_rootfs(&paths, &rec.layers)?;
+            overlay::mount_rootfs(&paths, &rec.layers, || self.short_layers(&rec.image_id))?;
         }
         let out = f(&paths.rootfs());
         if !mounted {

@@ -104,7 +104,7 @@ impl Engine {
         std::fs::create_dir_all(&paths.dir).map_err(io_err("create", &paths.dir))?;
 
         // 3. rootfs
-        overlay::mount_rootfs(&paths, &image.layers)?;
+        overlay::mount_rootfs(&paths, &image.layers, || self.short_layers(&image.id))?;
         undo.mounted = true;
         let hostname = opts
             .hostname
@@ -197,12 +197,23 @@ impl Engine {
         let spec = Spec::load(paths.spec()).map_err(|e| {
             EngineError::InvalidArgument(format!("load spec of {}: {e}", record.id))
         })?;
-        overlay::mount_rootfs(&paths, &record.layers)?;
+        overlay::mount_rootfs(&paths, &record.layers, || {
+            self.short_layers(&record.image_id)
+        })?;
         Ok(Prepared {
             record,
             spec,
             paths,
         })
+    }
+}
+
+impl Engine {
+    /// Short names of an image's layers for deep images (see `overlay::mount_rootfs`).
+    pub(crate) fn short_layers(&self, image_id: &str) -> Result<(std::path::PathBuf, Vec<String>)> {
+        let image = self.images.lookup(image_id)?;
+        let lower = self.images.lower_dirs(&image)?;
+        Ok((lower.base, lower.dirs))
     }
 }
 

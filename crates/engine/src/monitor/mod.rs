@@ -352,7 +352,11 @@ impl Monitor<'_> {
                 })?;
                 return Ok(code);
             }
-            overlay::mount_rootfs(&self.prepared.paths, &self.prepared.record.layers)?;
+            let engine = self.engine;
+            let image_id = self.prepared.record.image_id.clone();
+            overlay::mount_rootfs(&self.prepared.paths, &self.prepared.record.layers, || {
+                engine.short_layers(&image_id)
+            })?;
             first = false;
         }
     }
