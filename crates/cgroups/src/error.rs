@@ -75,6 +75,22 @@ pub enum CgroupError {
     /// kernel interface does not exist.
     #[error("cannot apply {limit}: {reason}")]
     Unsupported { limit: String, reason: String },
+    /// cgroup v2 refused to enable controllers for the children of a cgroup that holds
+    /// processes itself (its "no internal processes" rule, which spares only the root): the
+    /// engine runs in such a cgroup, typically the root of a cgroup namespace.
+    #[error(
+        "cannot enable the {} controllers in {}: that cgroup has processes of its own ({}), \
+         and cgroup v2 lets no cgroup but the root both hold processes and delegate \
+         controllers; move them into a leaf cgroup (for example a new child named init)",
+        controllers.join(", "),
+        path.join("cgroup.subtree_control").display(),
+        pid_list(pids)
+    )]
+    InternalProcesses {
+        path: PathBuf,
+        controllers: Vec<String>,
+        pids: Vec<i32>,
+    },
     /// A requested value is wrong before it reaches the kernel.
     #[error("invalid {what}: {reason}")]
     InvalidValue { what: String, reason: String },
@@ -103,6 +119,17 @@ pub enum CgroupError {
     Parse { path: PathBuf, reason: String },
 }
 
+/// "pids 1, 2, 3", or "pids 1, 2, 3 and 7 more" for a long list.
+fn pid_list(pids: &[i32]) -> String {
+    const SHOWN: usize = 5;
+    let shown: Vec<String> = pids.iter().take(SHOWN).map(i32::to_string).collect();
+    let word = if pids.len() == 1 { "pid" } else { "pids" };
+    match pids.len().checked_sub(SHOWN).filter(|&more| more > 0) {
+        Some(more) => format!("{word} {} and {more} more", shown.join(", ")),
+        None => format!("{word} {}", shown.join(", ")),
+    }
+}
+
 /// The operating system's text for an I/O error ("Device or resource busy"), without Rust's
 /// " (os error 16)" suffix; other errors print as they are.
 fn os_message(err: &io::Error) -> String {
@@ -128,5 +155,22 @@ mod tests {
             "write 104857600 to /sys/fs/cgroup/memory/mydocker/x/memory.limit_in_bytes: \
              Device or resource busy"
         );
+    }
+
+    #[test]
+    fn internal_processes_error_says_what_to_do() {
+        let err = CgroupError::InternalProcesses {
+            path: "/sys/fs/cgroup".into(),
+            controllers: vec!["cpu".into(), "memory".into()],
+            pids: vec![1, 2, 3, 4, 5, 6, 7],
+        };
+        assert_eq!(
+            err.to_string(),
+            "cannot enable the cpu, memory controllers in /sys/fs/cgroup/cgroup.subtree_control: \
+             that cgroup has processes of its own (pids 1, 2, 3, 4, 5 and 2 more), and cgroup v2 \
+             lets no cgroup but the root both hold processes and delegate controllers; move them \
+             into a leaf cgroup (for example a new child named init)"
+        );
+        assert_eq!(pid_list(&[42]), "pid 42");
     }
 }

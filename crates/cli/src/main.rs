@@ -48,7 +48,9 @@ fn main() -> ExitCode {
                 .downcast_ref::<EngineError>()
                 .map(|e| e.exit_code())
                 .unwrap_or(ENGINE_FAILURE as i32);
-            eprintln!("mydocker: {}", one_line(&format!("{e:#}")));
+            // Every error type of the workspace already ends its message with its cause
+            // ("write ...: Device or resource busy"); `{e:#}` would append each cause again.
+            eprintln!("mydocker: {}", one_line(&e.to_string()));
             ExitCode::from(code as u8)
         }
     }

@@ -4,8 +4,8 @@
 //! with a memory limit means writing `+memory` to `subtree_control` of the root and of
 //! `/mydocker`, top-down. Kernel doc: admin-guide/cgroup-v2, "Enabling and Disabling".
 
-use crate::cgroupfs::{make_dir, read, write};
-use crate::Result;
+use crate::cgroupfs::{make_dir, read, read_pids, write};
+use crate::{CgroupError, Result};
 use std::path::Path;
 
 /// The controllers a container's limits use, in the order they are enabled.
@@ -46,5 +46,67 @@ fn enable_wanted(dir: &Path) -> Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    write(dir, "cgroup.subtree_control", missing.join(" "))
+    write(dir, "cgroup.subtree_control", missing.join(" ")).map_err(|e| explain_busy(dir, e))
+}
+
+/// EBUSY from `cgroup.subtree_control` means the cgroup holds processes (the kernel exempts
+/// only the root): say so, with the pids, instead of "Device or resource busy".
+fn explain_busy(dir: &Path, err: CgroupError) -> CgroupError {
+    let CgroupError::Write { source, value, .. } = &err else {
+        return err;
+    };
+    if source.raw_os_error() != Some(libc::EBUSY) {
+        return err;
+    }
+    match read_pids(dir) {
+        Ok(pids) if !pids.is_empty() => CgroupError::InternalProcesses {
+            path: dir.to_path_buf(),
+            controllers: value
+                .split_whitespace()
+                .map(|c| c.trim_start_matches('+').to_string())
+                .collect(),
+            pids,
+        },
+        _ => err,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io;
+
+    fn write_error(dir: &Path, errno: i32) -> CgroupError {
+        CgroupError::Write {
+            path: dir.join("cgroup.subtree_control"),
+            value: "+cpu +memory".into(),
+            source: io::Error::from_raw_os_error(errno),
+        }
+    }
+
+    #[test]
+    fn busy_with_processes_is_explained() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("cgroup.procs"), "1\n17\n").unwrap();
+        match explain_busy(dir.path(), write_error(dir.path(), libc::EBUSY)) {
+            CgroupError::InternalProcesses {
+                controllers, pids, ..
+            } => {
+                assert_eq!(controllers, ["cpu", "memory"]);
+                assert_eq!(pids, [1, 17]);
+            }
+            other => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn other_errors_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("cgroup.procs"), "").unwrap();
+        let busy_but_empty = explain_busy(dir.path(), write_error(dir.path(), libc::EBUSY));
+        assert!(matches!(busy_but_empty, CgroupError::Write { .. }));
+        std::fs::write(dir.path().join("cgroup.procs"), "1\n").unwrap();
+        let denied = explain_busy(dir.path(), write_error(dir.path(), libc::EACCES));
+        assert!(matches!(denied, CgroupError::Write { .. }));
+    }
 }
