@@ -7,12 +7,11 @@
 //! Detaching (ctrl-p ctrl-q) is decided by the client: it just goes away.
 
 use crate::error::{sys_err, EngineError, Result};
+use crate::terminal::{self, RawMode, Signals};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::signal::{SigSet, SigmaskHow, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
-use nix::sys::termios::{self, SetArg, Termios};
+use nix::sys::signal::Signal;
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,54 +101,24 @@ const PROXIED: [Signal; 6] = [
 /// ctrl-p ctrl-q, Docker's default detach keys.
 const DETACH_KEYS: [u8; 2] = [0x10, 0x11];
 
-/// Restores the terminal and the signal mask when the session ends, however it ends.
-struct TerminalGuard {
-    termios: Option<Termios>,
-    old_mask: SigSet,
-}
-
-impl Drop for TerminalGuard {
-    fn drop(&mut self) {
-        if let Some(t) = &self.termios {
-            let _ = termios::tcsetattr(std::io::stdin(), SetArg::TCSANOW, t);
-        }
-        let _ = self.old_mask.thread_set_mask();
-    }
-}
-
 /// Connects our terminal to the container until it exits or the user detaches.
 pub fn run_client(mut sock: UnixStream, opts: ClientOptions) -> Result<Outcome> {
-    let mut mask = SigSet::empty();
-    mask.add(Signal::SIGWINCH);
+    let mut wanted = vec![Signal::SIGWINCH];
     if opts.sig_proxy {
-        for s in PROXIED {
-            mask.add(s);
-        }
+        wanted.extend(PROXIED);
     }
-    let mut old_mask = SigSet::empty();
-    nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&mask), Some(&mut old_mask))
-        .map_err(sys_err("block signals"))?;
-    let mut guard = TerminalGuard {
-        termios: None,
-        old_mask,
+    let signals = Signals::block(&wanted)?;
+    let _raw = if opts.tty && opts.stdin {
+        Some(RawMode::enter()?)
+    } else {
+        None
     };
-    let sfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
-        .map_err(sys_err("signalfd"))?;
-    let stdin = std::io::stdin();
-    let stdin_is_tty = nix::unistd::isatty(&stdin).unwrap_or(false);
     if opts.tty {
-        if opts.stdin && stdin_is_tty {
-            let saved = termios::tcgetattr(&stdin).map_err(sys_err("read terminal mode"))?;
-            let mut raw = saved.clone();
-            termios::cfmakeraw(&mut raw);
-            termios::tcsetattr(&stdin, SetArg::TCSANOW, &raw)
-                .map_err(sys_err("set terminal raw"))?;
-            guard.termios = Some(saved);
-        }
         send_window_size(&mut sock);
     }
 
     let io_err = |e: std::io::Error| EngineError::InvalidArgument(format!("attach: {e}"));
+    let stdin = std::io::stdin();
     let mut stdin_open = opts.stdin;
     let mut detach_state = 0usize;
     let mut buf = vec![0u8; 32 * 1024];
@@ -157,7 +126,7 @@ pub fn run_client(mut sock: UnixStream, opts: ClientOptions) -> Result<Outcome> 
     loop {
         let mut fds = vec![
             PollFd::new(sock.as_fd(), PollFlags::POLLIN),
-            PollFd::new(sfd.as_fd(), PollFlags::POLLIN),
+            PollFd::new(signals.fd.as_fd(), PollFlags::POLLIN),
         ];
         if stdin_open {
             fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
@@ -174,8 +143,12 @@ pub fn run_client(mut sock: UnixStream, opts: ClientOptions) -> Result<Outcome> 
         drop(fds);
         if ready[0] {
             match Frame::read_from(&mut reader).map_err(io_err)? {
-                Some(Frame::Stdout(d)) => write_fd(std::io::stdout().as_fd(), &d),
-                Some(Frame::Stderr(d)) => write_fd(std::io::stderr().as_fd(), &d),
+                Some(Frame::Stdout(d)) => {
+                    terminal::write_all(std::io::stdout().as_fd(), &d);
+                }
+                Some(Frame::Stderr(d)) => {
+                    terminal::write_all(std::io::stderr().as_fd(), &d);
+                }
                 Some(Frame::Exit(code)) => return Ok(Outcome::Exited(code)),
                 Some(_) => {}
                 None => {
@@ -186,13 +159,11 @@ pub fn run_client(mut sock: UnixStream, opts: ClientOptions) -> Result<Outcome> 
             }
         }
         if ready[1] {
-            while let Ok(Some(info)) = sfd.read_signal() {
-                match Signal::try_from(info.ssi_signo as i32) {
-                    Ok(Signal::SIGWINCH) => send_window_size(&mut sock),
-                    Ok(s) => {
-                        let _ = Frame::Signal(s as i32).write_to(&mut sock);
-                    }
-                    Err(_) => {}
+            for s in signals.pending() {
+                if s == Signal::SIGWINCH {
+                    send_window_size(&mut sock);
+                } else {
+                    let _ = Frame::Signal(s as i32).write_to(&mut sock);
                 }
             }
         }
@@ -229,29 +200,9 @@ pub fn run_client(mut sock: UnixStream, opts: ClientOptions) -> Result<Outcome> 
     }
 }
 
-fn write_fd(fd: BorrowedFd<'_>, mut data: &[u8]) {
-    while !data.is_empty() {
-        match nix::unistd::write(fd, data) {
-            Ok(n) => data = &data[n..],
-            Err(nix::Error::EINTR) => continue,
-            Err(_) => return,
-        }
-    }
-}
-
 fn send_window_size(sock: &mut UnixStream) {
-    // SAFETY: winsize is plain integers; all-zero is a valid value.
-    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-    for fd in [std::io::stdin().as_raw_fd(), std::io::stdout().as_raw_fd()] {
-        // SAFETY: TIOCGWINSZ writes a winsize into the struct we pass.
-        if unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) } == 0 {
-            let _ = Frame::Resize {
-                rows: ws.ws_row,
-                cols: ws.ws_col,
-            }
-            .write_to(sock);
-            return;
-        }
+    if let Some((rows, cols)) = terminal::window_size() {
+        let _ = Frame::Resize { rows, cols }.write_to(sock);
     }
 }
 

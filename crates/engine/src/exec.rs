@@ -8,16 +8,15 @@
 use crate::error::{sys_err, EngineError, Result};
 use crate::layout::ContainerPaths;
 use crate::record::Status;
+use crate::terminal::{self, RawMode, Signals};
 use crate::{user, Engine};
 use mydocker_runtime::join::{self, ExecRequest};
 use mydocker_runtime::Stdio;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::signal::{SigSet, SigmaskHow, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
-use nix::sys::termios::{self, SetArg};
+use nix::sys::signal::Signal;
 use oci_spec::runtime::{Capability, LinuxCapabilitiesBuilder, Spec, UserBuilder};
 use std::collections::HashSet;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd};
 use std::path::Path;
 
 #[derive(Debug, Clone, Default)]
@@ -134,8 +133,7 @@ impl Engine {
 
         // Signals are blocked before the process exists, so none is lost; the child resets
         // its own mask.
-        let mut mask = SigSet::empty();
-        for s in [
+        let signals = Signals::block(&[
             Signal::SIGCHLD,
             Signal::SIGWINCH,
             Signal::SIGINT,
@@ -144,13 +142,7 @@ impl Engine {
             Signal::SIGQUIT,
             Signal::SIGUSR1,
             Signal::SIGUSR2,
-        ] {
-            mask.add(s);
-        }
-        nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&mask), None)
-            .map_err(sys_err("block signals"))?;
-        let sfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
-            .map_err(sys_err("signalfd"))?;
+        ])?;
 
         let mut proc = join::exec(&ExecRequest {
             init_pid: rec.state.init.pid,
@@ -163,28 +155,22 @@ impl Engine {
             return Ok(0);
         }
         let master = proc.pty_master.take();
-        let stdin = std::io::stdin();
-        let saved = match (&master, opts.interactive) {
-            (Some(m), true) if nix::unistd::isatty(&stdin).unwrap_or(false) => {
-                copy_window_size(m.as_fd());
-                let saved = termios::tcgetattr(&stdin).map_err(sys_err("read terminal mode"))?;
-                let mut raw = saved.clone();
-                termios::cfmakeraw(&mut raw);
-                termios::tcsetattr(&stdin, SetArg::TCSANOW, &raw)
-                    .map_err(sys_err("set terminal raw"))?;
-                Some(saved)
+        let _raw = match &master {
+            Some(m) => {
+                if let Some((rows, cols)) = terminal::window_size() {
+                    terminal::set_window_size(m.as_fd(), rows, cols);
+                }
+                opts.interactive.then(RawMode::enter).transpose()?
             }
-            (Some(m), _) => {
-                copy_window_size(m.as_fd());
-                None
-            }
-            _ => None,
+            None => None,
         };
+        let stdin = std::io::stdin();
+        let stdout = std::io::stdout();
         let mut stdin_open = master.is_some() && opts.interactive;
         let mut master_open = master.is_some();
         let mut buf = vec![0u8; 32 * 1024];
-        let code = loop {
-            let mut fds = vec![PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
+        loop {
+            let mut fds = vec![PollFd::new(signals.fd.as_fd(), PollFlags::POLLIN)];
             if let (true, Some(m)) = (master_open, &master) {
                 fds.push(PollFd::new(m.as_fd(), PollFlags::POLLIN));
             }
@@ -203,79 +189,37 @@ impl Engine {
             drop(fds);
             let mut i = 1;
             if master_open {
-                if ready[i] {
-                    if let Some(m) = &master {
-                        master_open = copy(m.as_fd(), std::io::stdout().as_fd(), &mut buf);
-                    }
+                if let (true, Some(m)) = (ready[i], &master) {
+                    master_open = terminal::copy_ready(m.as_fd(), stdout.as_fd(), &mut buf);
                 }
                 i += 1;
             }
-            if stdin_open && ready[i] {
-                if let Some(m) = &master {
-                    stdin_open = copy(stdin.as_fd(), m.as_fd(), &mut buf);
-                }
+            if let (true, true, Some(m)) = (stdin_open, ready.get(i) == Some(&true), &master) {
+                stdin_open = terminal::copy_ready(stdin.as_fd(), m.as_fd(), &mut buf);
             }
             if ready[0] {
-                while let Ok(Some(info)) = sfd.read_signal() {
-                    match Signal::try_from(info.ssi_signo as i32) {
-                        Ok(Signal::SIGCHLD) => {}
-                        Ok(Signal::SIGWINCH) => {
-                            if let Some(m) = &master {
-                                copy_window_size(m.as_fd());
+                for s in signals.pending() {
+                    match (s, &master) {
+                        (Signal::SIGCHLD, _) => {}
+                        (Signal::SIGWINCH, Some(m)) => {
+                            if let Some((rows, cols)) = terminal::window_size() {
+                                terminal::set_window_size(m.as_fd(), rows, cols);
                             }
                         }
-                        Ok(s) => {
+                        (Signal::SIGWINCH, None) => {}
+                        (s, _) => {
                             let _ = proc.kill(s);
                         }
-                        Err(_) => {}
                     }
                 }
                 if let Some(code) = proc.try_wait()? {
+                    // Output written just before the exit may still be in the pty.
                     if let (true, Some(m)) = (master_open, &master) {
-                        while copy(m.as_fd(), std::io::stdout().as_fd(), &mut buf) {}
+                        while terminal::copy_ready(m.as_fd(), stdout.as_fd(), &mut buf) {}
                     }
-                    break code;
+                    return Ok(code);
                 }
             }
-        };
-        if let Some(t) = saved {
-            let _ = termios::tcsetattr(&stdin, SetArg::TCSANOW, &t);
-        }
-        Ok(code)
-    }
-}
-
-/// Copies one chunk that is ready now; false at the end (or a hung-up pty).
-fn copy(from: BorrowedFd<'_>, to: BorrowedFd<'_>, buf: &mut [u8]) -> bool {
-    let mut p = [PollFd::new(from, PollFlags::POLLIN)];
-    if !matches!(poll(&mut p, PollTimeout::ZERO), Ok(n) if n > 0) {
-        return false;
-    }
-    match nix::unistd::read(from, buf) {
-        Ok(0) | Err(_) => false,
-        Ok(n) => {
-            let mut data = &buf[..n];
-            while !data.is_empty() {
-                match nix::unistd::write(to, data) {
-                    Ok(w) => data = &data[w..],
-                    Err(nix::Error::EINTR) | Err(nix::Error::EAGAIN) => continue,
-                    Err(_) => return false,
-                }
-            }
-            true
-        }
-    }
-}
-
-fn copy_window_size(master: BorrowedFd<'_>) {
-    // SAFETY: winsize is plain integers; all-zero is a valid value.
-    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-    for fd in [libc::STDIN_FILENO, libc::STDOUT_FILENO] {
-        // SAFETY: TIOCGWINSZ writes a winsize into the struct we pass.
-        if unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) } == 0 {
-            // SAFETY: TIOCSWINSZ reads the winsize we pass.
-            unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
-            return;
         }
     }
 }

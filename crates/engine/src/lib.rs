@@ -27,6 +27,7 @@ pub mod options;
 mod overlay;
 pub mod record;
 pub mod spec;
+mod terminal;
 pub mod user;
 pub mod validate;
 pub mod volumes;

@@ -24,7 +24,7 @@ use crate::create::Prepared;
 use crate::error::{EngineError, Result};
 use crate::layout::Layout;
 use crate::record::{self, ProcessId, Status};
-use crate::{overlay, Engine};
+use crate::{overlay, terminal, Engine};
 use control::{Control, ControlChannel};
 use logger::{JsonLog, Stream};
 use mydocker_image::timestamp::now_rfc3339;
@@ -576,29 +576,14 @@ impl Monitor<'_> {
 fn handle_input(frame: Frame, container: &Container, stdio: &mut Stdio3) {
     match frame {
         Frame::Stdin(data) => {
-            let target = stdio.pty.as_ref().or(stdio.stdin.as_ref());
-            if let Some(fd) = target {
-                let mut d = &data[..];
-                while !d.is_empty() {
-                    match nix::unistd::write(fd.as_fd(), d) {
-                        Ok(n) => d = &d[n..],
-                        Err(nix::Error::EINTR) | Err(nix::Error::EAGAIN) => continue,
-                        Err(_) => break,
-                    }
-                }
+            if let Some(fd) = stdio.pty.as_ref().or(stdio.stdin.as_ref()) {
+                terminal::write_all(fd.as_fd(), &data);
             }
         }
         Frame::CloseStdin => stdio.stdin = None,
         Frame::Resize { rows, cols } => {
             if let Some(pty) = &stdio.pty {
-                let ws = libc::winsize {
-                    ws_row: rows,
-                    ws_col: cols,
-                    ws_xpixel: 0,
-                    ws_ypixel: 0,
-                };
-                // SAFETY: TIOCSWINSZ reads the winsize we pass.
-                unsafe { libc::ioctl(pty.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+                terminal::set_window_size(pty.as_fd(), rows, cols);
             }
         }
         Frame::Signal(sig) => {
