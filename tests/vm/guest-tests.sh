@@ -216,10 +216,14 @@ t_fork_bomb() {
     else
         not_ok "a fork bomb stops at --pids-limit 20" "exit $rc, output [$(oneline "$out")], stderr [$(cat $T/err)]"
     fi
-    if [ "$peak" -gt 0 ] && [ "$peak" -le 20 ]; then
-        ok "pids.current seen from the host never above 20 (peak $peak)"
+    # The kernel charges a fork before it checks the limit and takes the charge back when
+    # the fork is refused, so a sample can catch the limit plus one charge per CPU that is
+    # forking at that instant; more than that would mean the limit does not hold.
+    ncpu=$(grep -c ^processor /proc/cpuinfo)
+    if [ "$peak" -gt 0 ] && [ "$peak" -le $((20 + ncpu)) ]; then
+        ok "pids.current seen from the host stays at the limit (peak $peak, limit 20, $ncpu cpus)"
     else
-        not_ok "pids.current seen from the host never above 20" "peak $peak"
+        not_ok "pids.current seen from the host stays at the limit" "peak $peak"
     fi
 }
 
