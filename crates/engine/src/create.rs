@@ -30,6 +30,8 @@ pub(crate) struct Undo<'a> {
     paths: ContainerPaths,
     name: Option<String>,
     mounted: bool,
+    /// Mount requests whose anonymous volumes were made.
+    volumes: Vec<crate::volumes::MountRequest>,
     armed: bool,
 }
 
@@ -45,6 +47,7 @@ impl Drop for Undo<'_> {
         if let Some(name) = self.name.take() {
             self.engine.release_name(&name);
         }
+        self.engine.remove_anonymous_volumes(&self.volumes);
     }
 }
 
@@ -99,6 +102,7 @@ impl Engine {
             paths: ContainerPaths::new(&paths.dir),
             name: Some(name.clone()),
             mounted: false,
+            volumes: Vec::new(),
             armed: true,
         };
         std::fs::create_dir_all(&paths.dir).map_err(io_err("create", &paths.dir))?;
@@ -110,6 +114,7 @@ impl Engine {
             .hostname
             .clone()
             .unwrap_or_else(|| ids::short_id(&id).to_string());
+        undo.volumes = opts.mounts.clone();
         let extra_mounts = self.prepare_mounts(&opts.mounts, &paths.rootfs())?;
         let (hosts, resolv) = self.initial_etc_files(&opts.network, &opts.net)?;
         write_etc_files(&paths, &hostname, &hosts, &resolv)?;
