@@ -32,6 +32,8 @@ static HOST_STATE: RwLock<()> = RwLock::new(());
 enum Guard {
     Shared(#[allow(dead_code)] RwLockReadGuard<'static, ()>),
     Exclusive(#[allow(dead_code)] RwLockWriteGuard<'static, ()>),
+    /// Covered by another [`Md`]'s guard (see [`Md::another_root`]).
+    Nested,
 }
 
 /// What one command did.
@@ -148,6 +150,14 @@ impl Md {
         }
     }
 
+    /// A second fresh root under this one's guard, for tests that need two roots at once
+    /// (save in one, load in the other). Taking a second shared guard instead could
+    /// deadlock: a waiting exclusive test blocks new readers while this one holds its own.
+    /// Drop it before `self`.
+    pub fn another_root(&self) -> Md {
+        Md::with_guard(Guard::Nested)
+    }
+
     /// The same, with the busybox test image imported as `busybox`.
     pub fn with_busybox() -> Md {
         let md = Md::new();
@@ -205,7 +215,11 @@ impl Md {
         cmd.arg("--root").arg(&self.root).args(args);
         cmd.env_remove("MYDOCKER_ROOT")
             .env_remove("MYDOCKER_EXEC_ROOT")
-            .env_remove("MYDOCKER_LOG_LEVEL");
+            .env_remove("MYDOCKER_LOG_LEVEL")
+            // Containers without --network get no network, so tests that are not about
+            // networking make no bridge; networking tests name their network, or pass
+            // `--bridge bridge` to use the default one.
+            .env("MYDOCKER_BRIDGE", "none");
         cmd
     }
 
@@ -327,6 +341,10 @@ impl Drop for Md {
         if !leaks.is_empty() {
             self.scrub();
         }
+        // Host-wide network objects named after this root (its default bridge and nft
+        // table, and the bridges of networks a failed test left) outlive the temp dir and
+        // would use up Docker's default address pools for later tests.
+        remove_root_network_objects(&self.root);
         if let Some(dir) = self.dir.take() {
             let path = dir.path().to_path_buf();
             if let Err(e) = dir.close() {
@@ -560,5 +578,161 @@ pub fn wait_for_file(path: &Path, secs: u64) {
             path.display()
         );
         thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The first 8 hex digits of sha256(root path): mydocker names the default bridge of a
+/// non-default root `md<hash8>` and its nftables table `mydocker_<hash8>`.
+pub fn root_hash8(root: &Path) -> String {
+    let mut cmd = Command::new("sha256sum");
+    cmd.arg("-");
+    let out = run(cmd, Some(root.to_str().unwrap().as_bytes()));
+    assert_eq!(out.code, 0, "{out}");
+    out.stdout[..8].to_string()
+}
+
+/// Best effort, after a test: deletes the bridges recorded in `<root>/network/networks`,
+/// the root's default bridge and its nft table. Nothing to do when the root made no network.
+pub fn remove_root_network_objects(root: &Path) {
+    let dir = root.join("network").join("networks");
+    let had_networks = root.join("network").exists();
+    for f in list_dir(&dir) {
+        if let Ok(data) = fs::read(dir.join(&f)) {
+            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&data) {
+                if let Some(br) = v.get("bridge").and_then(|b| b.as_str()) {
+                    let _ = Command::new("ip")
+                        .args(["link", "del", br])
+                        .stderr(Stdio::null())
+                        .status();
+                }
+            }
+        }
+    }
+    if !had_networks {
+        return;
+    }
+    let h = root_hash8(root);
+    let _ = Command::new("ip")
+        .args(["link", "del", &format!("md{h}")])
+        .stderr(Stdio::null())
+        .status();
+    let _ = Command::new("nft")
+        .args(["delete", "table", "ip", &format!("mydocker_{h}")])
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Random bytes from the kernel (no `rand` dependency in the tests).
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut b))
+        .expect("read /dev/urandom");
+    b
+}
+
+/// A name no other test (or earlier run) uses: `prefix` and 8 random hex digits.
+pub fn unique_name(prefix: &str) -> String {
+    let b: [u8; 4] = random_bytes();
+    format!("{prefix}{:02x}{:02x}{:02x}{:02x}", b[0], b[1], b[2], b[3])
+}
+
+/// The host's IPv4 routes' destinations as (network address, prefix length).
+fn host_route_nets() -> Vec<(u32, u32)> {
+    let out = run(
+        {
+            let mut c = Command::new("ip");
+            c.args(["-4", "route", "show", "table", "all"]);
+            c
+        },
+        None,
+    );
+    let mut v = Vec::new();
+    for line in out.stdout.lines() {
+        let mut words = line.split_whitespace();
+        let mut dst = words.next().unwrap_or("");
+        if matches!(dst, "broadcast" | "local" | "unicast") {
+            dst = words.next().unwrap_or("");
+        }
+        if dst == "default" {
+            continue;
+        }
+        let (addr, len) = dst.split_once('/').unwrap_or((dst, "32"));
+        if let (Ok(a), Ok(l)) = (addr.parse::<std::net::Ipv4Addr>(), len.parse::<u32>()) {
+            v.push((u32::from(a), l));
+        }
+    }
+    v
+}
+
+/// A random `10.x.y.z/prefix` (prefix 16..=30) that no host route overlaps, as
+/// (CIDR, the network's first address); unique enough between concurrent tests.
+pub fn free_subnet(prefix: u32) -> (String, std::net::Ipv4Addr) {
+    assert!((16..=30).contains(&prefix));
+    let routes = host_route_nets();
+    let mask = |l: u32| if l == 0 { 0 } else { u32::MAX << (32 - l) };
+    for _ in 0..1000 {
+        let b: [u8; 4] = random_bytes();
+        let raw = u32::from_be_bytes([10, b[1], b[2], b[3]]) & mask(prefix);
+        // Keep clear of 10.0/16 and 10.255/16, which hosts and VPNs like to use.
+        if matches!(b[1], 0 | 255) {
+            continue;
+        }
+        let overlaps = routes.iter().any(|&(r, l)| {
+            let m = mask(l.min(prefix));
+            (r & m) == (raw & m)
+        });
+        if !overlaps {
+            let a = std::net::Ipv4Addr::from(raw);
+            return (format!("{a}/{prefix}"), a);
+        }
+    }
+    panic!("no free 10.x subnet found");
+}
+
+/// Removes, when a test panics, every container (with its anonymous volumes), network and
+/// volume of the root, so the failure does not leak processes, veths or bridges. A test
+/// that passes cleans up itself (that is part of what it proves). Declare it after the
+/// [`Md`] so it runs first: `let _tidy = md.tidy();`
+pub struct Tidy<'a>(&'a Md);
+
+impl Md {
+    pub fn tidy(&self) -> Tidy<'_> {
+        Tidy(self)
+    }
+
+    /// Best effort: `rm -f -v` every container, `network rm` every user network,
+    /// `volume rm -f` every volume.
+    pub fn remove_everything(&self) {
+        let ids = self.md(&["ps", "-a", "-q", "--no-trunc"]);
+        let ids: Vec<&str> = ids.stdout.split_whitespace().collect();
+        if !ids.is_empty() {
+            let mut args = vec!["rm", "-f", "-v"];
+            args.extend(ids.iter().copied());
+            self.md(&args);
+        }
+        let nets = self.md(&["network", "ls"]);
+        for n in nets
+            .stdout
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_whitespace().nth(1))
+        {
+            if !matches!(n, "bridge" | "host" | "none") {
+                self.md(&["network", "rm", n]);
+            }
+        }
+        let vols = self.md(&["volume", "ls", "-q"]);
+        for v in vols.stdout.split_whitespace() {
+            self.md(&["volume", "rm", "-f", v]);
+        }
+    }
+}
+
+impl Drop for Tidy<'_> {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            self.0.remove_everything();
+        }
     }
 }

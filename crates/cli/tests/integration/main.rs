@@ -17,7 +17,11 @@ mod harness;
 
 mod bad_input;
 mod images;
+mod images_store;
 mod isolation;
 mod leaks;
+mod lifecycle;
 mod limits;
+mod networking;
 mod run_basics;
+mod volumes;
