@@ -41,8 +41,15 @@ fn main() -> ExitCode {
         Err(e) => return usage_error(e),
     };
     init_logging(&cli.log_level);
+    // `run` exits with Docker's engine codes (125/126/127); every other command, like
+    // Docker's, exits 1 when the engine refuses ("Error response from daemon: ...").
+    let is_run = matches!(cli.command, cli::Command::Run(_));
     match run(cli) {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(e) if !is_run && e.downcast_ref::<EngineError>().is_some() => {
+            eprintln!("Error response from daemon: {}", one_line(&e.to_string()));
+            ExitCode::from(1)
+        }
         Err(e) => {
             let code = e
                 .downcast_ref::<EngineError>()

@@ -136,12 +136,12 @@ impl Compression {
     }
 }
 
-/// Unpacks the tar, tar.gz or tar.zst at `source` into `dest` (created if missing), making
-/// absolute names relative as `docker import` does. No blob is kept.
+/// Unpacks the tar, tar.gz or tar.zst at `source` into `dest` (created if missing),
+/// refusing absolute names. No blob is kept.
 #[cfg(test)]
 pub fn unpack_layer(source: &Path, dest: &Path) -> Result<Unpacked, ArchiveError> {
     let file = File::open(source).map_err(ArchiveError::Open)?;
-    let options = UnpackOptions::layer(crate::unpack::AbsolutePaths::Strip);
+    let options = UnpackOptions::layer(crate::unpack::AbsolutePaths::Refuse);
     stage_layer(file, dest, None, &options, &mut |_| {})
 }
 

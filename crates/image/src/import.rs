@@ -117,7 +117,7 @@ fn stage(
         source.to_path_buf()
     };
     let file = File::open(&tar_path).map_err(ArchiveError::Open)?;
-    let options = UnpackOptions::layer(AbsolutePaths::Strip);
+    let options = UnpackOptions::layer(AbsolutePaths::Refuse);
     stage_layer(
         file,
         &layer_diff(layer_dir),

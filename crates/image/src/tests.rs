@@ -61,12 +61,7 @@ fn sample_tar(marker: &str) -> Vec<u8> {
     dir.set_size(0);
     builder.append_data(&mut dir, "etc/", &[][..]).unwrap();
     file(&mut builder, "etc/hostname", marker.as_bytes(), 0o644);
-    file(
-        &mut builder,
-        "/bin/hello",
-        b"#!/bin/sh\necho hello\n",
-        0o755,
-    );
+    file(&mut builder, "bin/hello", b"#!/bin/sh\necho hello\n", 0o755);
     let mut link = test_header();
     link.set_entry_type(EntryType::Symlink);
     link.set_size(0);

@@ -40,13 +40,12 @@ use tar::{Archive, EntryType, Header};
 use crate::archive::{ArchiveError, UnsafeReason};
 use crate::whiteout::{self, OPAQUE_MARKER, WHITEOUT_PREFIX};
 
-/// What to do with an entry whose name starts with `/`.
+/// What to do with an entry whose name starts with `/`. Every archive refuses them today
+/// (`docker import` would make them relative; issue 4 asks for a refusal).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AbsolutePaths {
-    /// Refuse the archive (layers of a loaded image).
+    /// Refuse the archive.
     Refuse,
-    /// Make the name relative, as `tar -C` and `docker import` do.
-    Strip,
 }
 
 /// How strict unpacking is.

@@ -62,8 +62,7 @@ pub fn network(engine: &Engine, cmd: NetworkCommand) -> anyhow::Result<i32> {
         NetworkCommand::Inspect { format, networks } => {
             let mut out = Vec::new();
             for n in &networks {
-                let info = nets.inspect(n)?;
-                out.push(serde_json::to_value(&info)?);
+                out.push(docker_shaped(&nets.inspect(n)?));
             }
             match format {
                 None => println!("{}", serde_json::to_string_pretty(&out)?),
@@ -111,6 +110,46 @@ pub fn network(engine: &Engine, cmd: NetworkCommand) -> anyhow::Result<i32> {
         NetworkCommand::Reload => nets.reload()?,
     }
     Ok(0)
+}
+
+/// A network as `docker network inspect` shows it.
+fn docker_shaped(n: &mydocker_engine::network::NetworkInfo) -> serde_json::Value {
+    let containers: serde_json::Map<String, serde_json::Value> = n
+        .endpoints
+        .iter()
+        .map(|(id, ep)| {
+            (
+                id.clone(),
+                serde_json::json!({
+                    "Name": ep.container_name,
+                    "MacAddress": ep.mac,
+                    "IPv4Address": format!("{}/{}", ep.ip, n.subnet.prefix()),
+                    "IPv6Address": "",
+                }),
+            )
+        })
+        .collect();
+    serde_json::json!({
+        "Name": n.name,
+        "Id": n.id,
+        "Created": n.created,
+        "Scope": "local",
+        "Driver": n.driver,
+        "EnableIPv6": false,
+        "IPAM": {
+            "Driver": "default",
+            "Options": {},
+            "Config": [{"Subnet": n.subnet.to_string(), "Gateway": n.gateway.to_string()}],
+        },
+        "Internal": n.internal,
+        "Attachable": false,
+        "Containers": containers,
+        "Options": {
+            "com.docker.network.bridge.name": n.bridge,
+            "com.docker.network.driver.mtu": n.mtu.to_string(),
+        },
+        "Labels": n.labels,
+    })
 }
 
 pub fn port(engine: &Engine, args: PortArgs) -> anyhow::Result<i32> {

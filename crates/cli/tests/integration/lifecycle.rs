@@ -695,7 +695,7 @@ fn unknown_and_ambiguous_names_and_prefixes_are_errors() {
 }
 
 #[test]
-#[ignore = "product bug: logs/top/port/attach/rename of an unknown container exit 125 with `mydocker: ...` (Docker: exit 1, `Error response from daemon: ...`)"]
+
 fn logs_top_port_attach_rename_of_an_unknown_container_fail_like_dockers() {
     let md = Md::with_busybox();
     for cmd in [

@@ -812,7 +812,6 @@ fn many_run_rm_cycles_on_a_slash_28_leak_nothing() {
 }
 
 #[test]
-#[ignore = "product gap: `network inspect` prints mydocker's own lowercase record (bridge, endpoints, subnet), not Docker's shape (Name, Id, IPAM.Config, Containers, Options)"]
 fn network_inspect_is_docker_shaped() {
     let md = Md::with_busybox();
     let _tidy = md.tidy();
