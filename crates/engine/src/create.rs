@@ -222,20 +222,24 @@ impl Engine {
     }
 }
 
+/// Writes the id to `--cidfile`. The file appears with its content in one step (a hard
+/// link of a finished temp file, which fails if the file exists), so a reader never sees
+/// it empty.
 fn write_cidfile(path: &std::path::Path, id: &str) -> Result<()> {
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => EngineError::InvalidArgument(format!(
-                "Container ID file found, make sure the other container isn't running or delete {}",
-                path.display()
-            )),
-            _ => io_err("create cidfile", path)(e),
-        })?;
-    f.write_all(id.as_bytes()).map_err(io_err("write", path))
+    let tmp = path.with_file_name(format!(
+        ".{}.{id}.tmp",
+        path.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    std::fs::write(&tmp, id).map_err(io_err("write cidfile", &tmp))?;
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    linked.map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => EngineError::InvalidArgument(format!(
+            "Container ID file found, make sure the other container isn't running or delete {}",
+            path.display()
+        )),
+        _ => io_err("create cidfile", path)(e),
+    })
 }
 
 /// /etc/hostname, /etc/hosts and /etc/resolv.conf, bound into the container.
