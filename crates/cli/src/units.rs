@@ -88,6 +88,18 @@ pub fn bytes_size(size: u64) -> String {
     format!("{s}{}", UNITS[i])
 }
 
+/// "5 minutes ago" for an RFC 3339 time (Docker's CREATED columns); "N/A" when unknown.
+pub fn ago(rfc3339: Option<&str>) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    rfc3339
+        .and_then(mydocker_engine::image::timestamp::parse_rfc3339)
+        .map(|ns| format!("{} ago", human_duration(now - (ns / 1_000_000_000) as i64)))
+        .unwrap_or_else(|| "N/A".into())
+}
+
 /// Docker's `units.HumanDuration`, as in "2 minutes ago".
 pub fn human_duration(secs: i64) -> String {
     let s = secs.max(0);

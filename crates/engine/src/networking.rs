@@ -188,16 +188,7 @@ impl Engine {
                 continue;
             };
             let (own, peers) = nets.hosts_entries(&cid)?;
-            let extra: Vec<HostEntry> = rec
-                .config
-                .net
-                .add_hosts
-                .iter()
-                .map(|(name, ip)| HostEntry {
-                    ip: *ip,
-                    names: vec![name.clone()],
-                })
-                .collect();
+            let extra = extra_hosts(&rec.config.net);
             let text = dns::hosts_file(&own, &peers, &extra);
             write_in_place(&ContainerPaths::new(&dir).hosts(), &text)?;
         }
@@ -225,14 +216,7 @@ impl Engine {
                 )
             }
             _ => {
-                let extra: Vec<HostEntry> = net
-                    .add_hosts
-                    .iter()
-                    .map(|(name, ip)| HostEntry {
-                        ip: *ip,
-                        names: vec![name.clone()],
-                    })
-                    .collect();
+                let extra = extra_hosts(net);
                 (
                     dns::hosts_file(&[], &[], &extra),
                     dns::resolv_conf(&host_resolv, &net.dns, &net.dns_search, &net.dns_options),
@@ -253,6 +237,17 @@ impl Engine {
         })?;
         Ok(rec)
     }
+}
+
+/// `--add-host` entries, as /etc/hosts lines.
+fn extra_hosts(net: &crate::options::NetworkOptions) -> Vec<HostEntry> {
+    net.add_hosts
+        .iter()
+        .map(|(name, ip)| HostEntry {
+            ip: *ip,
+            names: vec![name.clone()],
+        })
+        .collect()
 }
 
 /// The file is bind-mounted into the container: replace its content, never the inode.

@@ -199,17 +199,8 @@ pub fn inspect(engine: &Engine, args: InspectArgs) -> anyhow::Result<i32> {
             },
         }
     }
-    match args.format.as_deref() {
-        None | Some("json") => println!("{}", serde_json::to_string_pretty(&values)?),
-        Some(t) => {
-            for v in &values {
-                println!(
-                    "{}",
-                    crate::template::render(t, v).map_err(|e| anyhow::anyhow!(e))?
-                );
-            }
-        }
-    }
+    let format = args.format.as_deref().filter(|f| *f != "json");
+    super::print_inspected(&values, format)?;
     Ok(code)
 }
 

@@ -5,7 +5,6 @@ use crate::cli::{
     TagArgs,
 };
 use crate::{table, units};
-use mydocker_engine::image::timestamp::parse_rfc3339;
 use mydocker_engine::Engine;
 
 pub fn import(engine: &Engine, args: ImportArgs) -> anyhow::Result<i32> {
@@ -38,24 +37,10 @@ pub fn images(engine: &Engine, args: ImagesArgs) -> anyhow::Result<i32> {
         }
         return Ok(0);
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
     let rows: Vec<Vec<String>> = list
         .iter()
         .map(|img| {
-            let created = img
-                .created
-                .as_deref()
-                .and_then(parse_rfc3339)
-                .map(|ns| {
-                    format!(
-                        "{} ago",
-                        units::human_duration(now - (ns / 1_000_000_000) as i64)
-                    )
-                })
-                .unwrap_or_else(|| "N/A".into());
+            let created = units::ago(img.created.as_deref());
             let mut row = vec![img.repository.clone(), img.tag.clone()];
             if args.digests {
                 row.push(img.digest.clone().unwrap_or_else(|| "<none>".into()));
@@ -230,10 +215,6 @@ pub fn rmi(engine: &Engine, args: RmiArgs) -> anyhow::Result<i32> {
 }
 
 pub fn history(engine: &Engine, args: HistoryArgs) -> anyhow::Result<i32> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
     let entries = engine.images().history(&args.image)?;
     let id = |id: &Option<String>| match id {
         Some(i) if args.no_trunc => i.clone(),
@@ -249,17 +230,7 @@ pub fn history(engine: &Engine, args: HistoryArgs) -> anyhow::Result<i32> {
     let rows: Vec<Vec<String>> = entries
         .iter()
         .map(|e| {
-            let created = e
-                .created
-                .as_deref()
-                .and_then(parse_rfc3339)
-                .map(|ns| {
-                    format!(
-                        "{} ago",
-                        units::human_duration(now - (ns / 1_000_000_000) as i64)
-                    )
-                })
-                .unwrap_or_else(|| "N/A".into());
+            let created = units::ago(e.created.as_deref());
             let by = if args.no_trunc || e.created_by.chars().count() <= 45 {
                 e.created_by.clone()
             } else {
@@ -293,17 +264,7 @@ pub fn inspect(engine: &Engine, names: &[String], format: Option<&str>) -> anyho
             }
         }
     }
-    match format {
-        None => println!("{}", serde_json::to_string_pretty(&values)?),
-        Some(t) => {
-            for v in &values {
-                println!(
-                    "{}",
-                    crate::template::render(t, v).map_err(|e| anyhow::anyhow!(e))?
-                );
-            }
-        }
-    }
+    super::print_inspected(&values, format)?;
     Ok(code)
 }
 

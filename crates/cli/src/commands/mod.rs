@@ -92,3 +92,19 @@ pub fn for_each(names: &[String], mut f: impl FnMut(&str) -> mydocker_engine::Re
     }
     code
 }
+
+/// Prints `inspect` results: a JSON array, or each value through a `--format` template.
+pub fn print_inspected(values: &[serde_json::Value], format: Option<&str>) -> anyhow::Result<()> {
+    match format {
+        None => println!("{}", serde_json::to_string_pretty(values)?),
+        Some(t) => {
+            for v in values {
+                println!(
+                    "{}",
+                    crate::template::render(t, v).map_err(|e| anyhow::anyhow!(e))?
+                );
+            }
+        }
+    }
+    Ok(())
+}

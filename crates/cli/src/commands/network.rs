@@ -64,17 +64,7 @@ pub fn network(engine: &Engine, cmd: NetworkCommand) -> anyhow::Result<i32> {
             for n in &networks {
                 out.push(docker_shaped(&nets.inspect(n)?));
             }
-            match format {
-                None => println!("{}", serde_json::to_string_pretty(&out)?),
-                Some(t) => {
-                    for v in &out {
-                        println!(
-                            "{}",
-                            crate::template::render(&t, v).map_err(|e| anyhow::anyhow!(e))?
-                        );
-                    }
-                }
-            }
+            super::print_inspected(&out, format.as_deref())?;
         }
         NetworkCommand::Rm { networks } => {
             let mut code = 0;

@@ -45,17 +45,7 @@ pub fn volume(engine: &Engine, cmd: VolumeCommand) -> anyhow::Result<i32> {
                     }
                 }
             }
-            match format {
-                None => println!("{}", serde_json::to_string_pretty(&out)?),
-                Some(t) => {
-                    for v in &out {
-                        println!(
-                            "{}",
-                            crate::template::render(&t, v).map_err(|e| anyhow::anyhow!(e))?
-                        );
-                    }
-                }
-            }
+            super::print_inspected(&out, format.as_deref())?;
             return Ok(code);
         }
         VolumeCommand::Rm { force, volumes } => {
