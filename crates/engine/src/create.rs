@@ -82,30 +82,36 @@ impl Engine {
             _ => None,
         };
 
-        // 2. name and directory
-        let id = ids::new_id();
-        let name = match &opts.name {
-            Some(n) => {
-                if !ids::valid_name(n) {
-                    return Err(EngineError::InvalidArgument(format!(
-                        "Invalid container name ({n}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
-                    )));
-                }
-                self.reserve_name(n, &id)?;
-                n.clone()
+        // 2. directory, then name. The directory says who is creating it, so a name whose
+        // creation was cut short (its creator died) can be told from one still being made.
+        if let Some(n) = &opts.name {
+            if !ids::valid_name(n) {
+                return Err(EngineError::InvalidArgument(format!(
+                    "Invalid container name ({n}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+                )));
             }
-            None => self.reserve_random_name(&id)?,
-        };
+        }
+        let id = ids::new_id();
         let paths = ContainerPaths::new(&self.layout.container_dir(&id));
         let mut undo = Undo {
             engine: self,
             paths: ContainerPaths::new(&paths.dir),
-            name: Some(name.clone()),
+            name: None,
             mounted: false,
             volumes: Vec::new(),
             armed: true,
         };
         std::fs::create_dir_all(&paths.dir).map_err(io_err("create", &paths.dir))?;
+        let creator = serde_json::to_vec(&monitor).unwrap_or_default();
+        fsutil::write_atomic_with(&paths.creator(), &creator, false)?;
+        let name = match &opts.name {
+            Some(n) => {
+                self.reserve_name(n, &id)?;
+                n.clone()
+            }
+            None => self.reserve_random_name(&id)?,
+        };
+        undo.name = Some(name.clone());
 
         // 3. rootfs
         overlay::mount_rootfs(&paths, &image.layers, || self.short_layers(&image.id))?;

@@ -73,6 +73,10 @@ impl ContainerPaths {
     pub fn record(&self) -> PathBuf {
         self.dir.join("container.json")
     }
+    /// The process creating the container, until its record exists.
+    pub fn creator(&self) -> PathBuf {
+        self.dir.join("creator.json")
+    }
     pub fn spec(&self) -> PathBuf {
         self.dir.join("config.json")
     }

@@ -114,8 +114,25 @@ impl Engine {
         let record = layout::ContainerPaths::new(&dir).record();
         match ContainerRecord::load(&record) {
             Ok(rec) => matches!(self.refresh(rec), Ok(None)),
-            // No record: stale unless the directory is being made right now.
-            Err(_) => !dir.exists(),
+            // No record yet: stale unless its creator is still at work.
+            Err(_) => {
+                let creator = std::fs::read(layout::ContainerPaths::new(&dir).creator())
+                    .ok()
+                    .and_then(|d| serde_json::from_slice::<record::ProcessId>(&d).ok());
+                match creator {
+                    Some(p) if p.is_alive() => false,
+                    // The creator died half-way: nothing else will clean its directory.
+                    Some(_) => {
+                        let _ = overlay::unmount_rootfs(&layout::ContainerPaths::new(&dir));
+                        let _ = fsutil::remove_dir_all(&dir);
+                        true
+                    }
+                    // The directory is written before the name, so a name without a
+                    // directory is left over, and one with a directory but no creator
+                    // file is a moment from getting it.
+                    None => !dir.exists(),
+                }
+            }
         }
     }
 
