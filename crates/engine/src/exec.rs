@@ -150,6 +150,7 @@ impl Engine {
             cgroups_path: &cgroups_path,
             process: &process,
             stdio,
+            seccomp: linux.seccomp().as_ref(),
         })?;
         if opts.detach {
             return Ok(0);

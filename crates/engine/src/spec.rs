@@ -48,6 +48,86 @@ const MASKED_PATHS: [&str; 11] = [
     "/sys/devices/virtual/powercap",
 ];
 
+/// System calls Docker's default seccomp profile refuses to a container without extra
+/// capabilities: kernel modules and keyrings, clocks, reboot, swap, namespaces and mounts,
+/// other processes' memory, and a few obsolete or risky interfaces. They fail with EPERM.
+/// (Docker's profile is an allow list; this deny list keeps its effect for these calls.)
+const BLOCKED_SYSCALLS: [&str; 52] = [
+    "acct",
+    "add_key",
+    "bpf",
+    "clock_adjtime",
+    "clock_settime",
+    "create_module",
+    "delete_module",
+    "finit_module",
+    "fsconfig",
+    "fsmount",
+    "fsopen",
+    "fspick",
+    "get_kernel_syms",
+    "get_mempolicy",
+    "init_module",
+    "ioperm",
+    "iopl",
+    "kcmp",
+    "kexec_file_load",
+    "kexec_load",
+    "keyctl",
+    "lookup_dcookie",
+    "mbind",
+    "mount",
+    "mount_setattr",
+    "move_mount",
+    "move_pages",
+    "name_to_handle_at",
+    "nfsservctl",
+    "open_by_handle_at",
+    "open_tree",
+    "perf_event_open",
+    "pivot_root",
+    "process_vm_readv",
+    "process_vm_writev",
+    "query_module",
+    "quotactl",
+    "reboot",
+    "request_key",
+    "set_mempolicy",
+    "setns",
+    "settimeofday",
+    "swapoff",
+    "swapon",
+    "sysfs",
+    "umount2",
+    "unshare",
+    "uselib",
+    "userfaultfd",
+    "ustat",
+    "vm86",
+    "vm86old",
+];
+
+/// The default seccomp filter: everything allowed but [`BLOCKED_SYSCALLS`].
+pub fn default_seccomp() -> Result<oci_spec::runtime::LinuxSeccomp> {
+    use oci_spec::runtime::{LinuxSeccompAction, LinuxSeccompBuilder, LinuxSyscallBuilder};
+    let blocked = LinuxSyscallBuilder::default()
+        .names(
+            BLOCKED_SYSCALLS
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>(),
+        )
+        .action(LinuxSeccompAction::ScmpActErrno)
+        .errno_ret(libc::EPERM as u32)
+        .build()
+        .map_err(spec_err)?;
+    LinuxSeccompBuilder::default()
+        .default_action(LinuxSeccompAction::ScmpActAllow)
+        .syscalls(vec![blocked])
+        .build()
+        .map_err(spec_err)
+}
+
 const READONLY_PATHS: [&str; 5] = [
     "/proc/bus",
     "/proc/fs",
@@ -356,6 +436,7 @@ pub fn build(opts: &RunOptions, inputs: SpecInputs<'_>) -> Result<Spec> {
         .namespaces(namespaces)
         .resources(inputs.resources)
         .cgroups_path(mydocker_runtime::default_cgroups_path(inputs.id))
+        .seccomp(default_seccomp()?)
         .masked_paths(
             MASKED_PATHS
                 .iter()

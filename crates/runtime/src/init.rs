@@ -99,6 +99,11 @@ fn container_init(a: &InitArgs<'_>) -> Result<Infallible> {
         rootfs::remount_readonly(std::path::Path::new("/"))?;
     }
     rlimits::apply(process.rlimits().as_deref().unwrap_or_default())?;
+    // Loaded while we still hold CAP_SYS_ADMIN (needed without no_new_privs); the filter
+    // lets through what init still does (capset, setuid, chdir, execve).
+    if let Some(filter) = linux.seccomp() {
+        crate::seccomp::load(filter)?;
+    }
 
     let cwd = process.cwd();
     if std::fs::metadata(cwd).is_err() {

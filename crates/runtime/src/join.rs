@@ -56,6 +56,8 @@ pub struct ExecRequest<'a> {
     pub process: &'a Process,
     /// Used when `process.terminal` is not set.
     pub stdio: Stdio,
+    /// The container's seccomp filter, loaded in the new process too (as runc does).
+    pub seccomp: Option<&'a oci_spec::runtime::LinuxSeccomp>,
 }
 
 /// The exec'd command: our child, living in the container.
@@ -182,6 +184,7 @@ pub fn exec(req: &ExecRequest<'_>) -> Result<ExecProcess> {
                 namespaces: &namespaces,
                 channel: child,
                 stdio: [req.stdio.stdin, req.stdio.stdout, req.stdio.stderr],
+                seccomp: req.seccomp,
             })
         }
         Forked::Parent(pid) => pid,
@@ -305,6 +308,7 @@ struct ChildArgs<'a> {
     channel: Channel,
     /// Host fds to become stdin, stdout, stderr; `None` keeps ours.
     stdio: [Option<RawFd>; 3],
+    seccomp: Option<&'a oci_spec::runtime::LinuxSeccomp>,
 }
 
 /// Runs the child and never returns: it either execs or exits.
@@ -341,6 +345,9 @@ fn join_and_exec(a: &ChildArgs<'_>) -> Result<Infallible> {
     };
 
     rlimits::apply(process.rlimits().as_deref().unwrap_or_default())?;
+    if let Some(filter) = a.seccomp {
+        crate::seccomp::load(filter)?;
+    }
     if process.no_new_privileges().unwrap_or(false) {
         nix::sys::prctl::set_no_new_privs().map_err(sys("set no_new_privs"))?;
     }
@@ -478,6 +485,7 @@ mod tests {
             cgroups_path: "/mydocker-test/never-made",
             process: &process,
             stdio: Stdio::default(),
+            seccomp: None,
         })
         .unwrap_err();
         assert!(

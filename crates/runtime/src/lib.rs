@@ -28,6 +28,7 @@ pub mod mounts;
 pub mod namespaces;
 pub mod rlimits;
 pub mod rootfs;
+pub mod seccomp;
 pub mod securejoin;
 pub mod tty;
 

@@ -130,6 +130,7 @@ impl Fixture {
             cgroups_path: &self.cgroups_path,
             process,
             stdio,
+            seccomp: None,
         }
     }
 

@@ -369,3 +369,38 @@ fn cgroup_namespace_shows_the_containers_own_cgroup_as_root() {
         );
     }
 }
+
+/// Docker's default security includes a seccomp filter: the container's processes run
+/// under one (mode 2), exec'd ones too.
+#[test]
+fn containers_and_their_execs_run_under_a_seccomp_filter() {
+    let md = Md::with_busybox();
+    md.md(&[
+        "run",
+        "--rm",
+        "busybox",
+        "grep",
+        "Seccomp:",
+        "/proc/self/status",
+    ])
+    .assert_ok()
+    .assert_stdout_is("Seccomp:\t2");
+    let cid = md.cidfile();
+    md.md(&[
+        "run",
+        "-d",
+        "--name",
+        "sc",
+        "--cidfile",
+        cid.to_str().unwrap(),
+        "busybox",
+        "sleep",
+        "30",
+    ])
+    .assert_ok();
+    md.read_cid(&cid);
+    md.md(&["exec", "sc", "grep", "Seccomp:", "/proc/self/status"])
+        .assert_ok()
+        .assert_stdout_is("Seccomp:\t2");
+    md.md(&["rm", "-f", "sc"]).assert_ok();
+}
