@@ -76,6 +76,20 @@ pub(crate) fn check_available(what: &str, requested: &str, available: &str) -> c
     )))
 }
 
+/// Which cpuset limit `r` asks for, if any (for "cannot apply ..." messages); the same on
+/// v1 and v2.
+pub(crate) fn cpuset_requested(r: &oci_spec::runtime::LinuxResources) -> Option<&'static str> {
+    let c = r.cpu().as_ref()?;
+    let set = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+    if set(c.cpus()) {
+        Some("cpuset cpus")
+    } else if set(c.mems()) {
+        Some("cpuset mems")
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,14 +20,7 @@ impl Controller for Cpuset {
     }
 
     fn requested(&self, r: &LinuxResources) -> Option<&'static str> {
-        let c = r.cpu().as_ref()?;
-        if c.cpus().as_deref().is_some_and(|s| !s.trim().is_empty()) {
-            Some("cpuset cpus")
-        } else if c.mems().as_deref().is_some_and(|s| !s.trim().is_empty()) {
-            Some("cpuset mems")
-        } else {
-            None
-        }
+        crate::cpulist::cpuset_requested(r)
     }
 
     fn validate(&self, r: &LinuxResources, dir: &Path) -> Result<()> {
